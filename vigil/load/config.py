@@ -1,0 +1,254 @@
+"""Configuration models of a load run: the traffic profile, the stress ramp and its SLO.
+
+A :class:`LoadProfileConfig` describes *how much* traffic to send and for how long; what each
+request looks like is a :class:`vigil.load.scenario.Scenario`. The named profiles (light,
+moderate, heavy) live in vigil's configuration and are plain instances of this model.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_USERS = 100_000
+MAX_DURATION_SECONDS = 7 * 24 * 3600.0
+MAX_REQUESTS = 1_000_000_000
+
+
+class LoadModel(StrEnum):
+    """How traffic is generated."""
+
+    CLOSED = "closed"
+    """A fixed number of virtual users, each waiting for its answer and thinking before the next
+    request: the offered load falls when the target slows down (Locust's model)."""
+    OPEN = "open"
+    """Iterations start at a fixed arrival rate whatever the target does (k6's constant arrival
+    rate): a slow target builds a queue, and latency is measured from the intended start."""
+
+
+class LoadProfileConfig(BaseModel):
+    """How many users, how fast they arrive, and the bounds that end the run.
+
+    The closed model is the default; setting ``arrival_rate`` selects the open model, in which
+    ``users`` caps how many iterations may be in flight at once. Every run ends by itself at
+    ``duration_seconds`` or after ``max_requests`` requests, whichever comes first.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    users: int = Field(
+        ge=1,
+        le=MAX_USERS,
+        description="Closed model: concurrent virtual users. Open model: most iterations in "
+        "flight at once (arrivals beyond it wait, and the wait counts as latency).",
+    )
+    spawn_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_USERS,
+        description="Closed model: users started per second. Leave unset (with ramp_seconds "
+        "unset) to start every user at once.",
+    )
+    ramp_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_DURATION_SECONDS,
+        description="Closed model: seconds over which all users are started (an alternative "
+        "to spawn_rate).",
+    )
+    arrival_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_USERS,
+        description="Open model: scenario iterations started per second. Setting it selects "
+        "the open model.",
+    )
+    duration_seconds: float = Field(
+        gt=0,
+        le=MAX_DURATION_SECONDS,
+        description="Total wall time of the run, ramp included; no new request starts after it.",
+    )
+    max_requests: int = Field(
+        default=10_000_000,
+        ge=1,
+        le=MAX_REQUESTS,
+        description="Most requests sent over the whole run; the run ends once all have answered.",
+    )
+    think_min_seconds: float = Field(
+        default=0.0, ge=0, le=3600, description="Shortest pause a user takes after a thinking step."
+    )
+    think_max_seconds: float = Field(
+        default=0.0, ge=0, le=3600, description="Longest pause a user takes after a thinking step."
+    )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Total time one request may take (connect, send, wait, read) before it "
+        "counts as a timeout.",
+    )
+    connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="Time allowed to open one TCP connection."
+    )
+    connection_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_USERS,
+        description="Most open connections to the target; unset means one per user.",
+    )
+    keepalive_seconds: float = Field(
+        default=4.0,
+        ge=0,
+        le=3600,
+        description="How long an idle connection is kept for reuse. Below uvicorn's default of "
+        "5 s so the client, not the server, closes idle connections.",
+    )
+    warmup_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_DURATION_SECONDS,
+        description="Requests started before this many seconds appear in the time series but "
+        "not in the summary statistics (e.g. set it to the ramp time).",
+    )
+    bucket_seconds: float = Field(
+        default=1.0, ge=0.1, le=3600, description="Width of one bucket of the time series."
+    )
+    keep_bucket_histograms: bool = Field(
+        default=True,
+        description="Keep each time bucket's encoded histogram so merged series stay exact "
+        "(about a kilobyte per bucket; turn off for very long runs with small buckets).",
+    )
+    progress_interval_seconds: float = Field(
+        default=10.0, ge=0.1, le=3600, description="How often the progress callback is called."
+    )
+    stop_grace_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="After the duration ends or a stop is requested, how long requests in "
+        "flight may finish before they are cancelled (and counted as cancelled).",
+    )
+    seed: int | None = Field(
+        default=None, description="Seed of the think-time random generator, for repeatable runs."
+    )
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.think_min_seconds > self.think_max_seconds:
+            raise ValueError(
+                f"think_min_seconds ({self.think_min_seconds}) is greater than "
+                f"think_max_seconds ({self.think_max_seconds}); set think_max_seconds to at "
+                "least think_min_seconds"
+            )
+        if self.spawn_rate is not None and self.ramp_seconds is not None:
+            raise ValueError(
+                f"spawn_rate ({self.spawn_rate}) and ramp_seconds ({self.ramp_seconds}) both "
+                "set the ramp; keep only one of them"
+            )
+        if self.arrival_rate is not None and (
+            self.spawn_rate is not None or self.ramp_seconds is not None
+        ):
+            raise ValueError(
+                f"arrival_rate ({self.arrival_rate}) selects the open model, which has no user "
+                "ramp; remove spawn_rate/ramp_seconds, or remove arrival_rate for the closed model"
+            )
+        if self.ramp_time_seconds > self.duration_seconds:
+            raise ValueError(
+                f"the ramp takes {self.ramp_time_seconds:g} s but duration_seconds is "
+                f"{self.duration_seconds:g}; raise duration_seconds or the spawn rate"
+            )
+        if self.warmup_seconds >= self.duration_seconds:
+            raise ValueError(
+                f"warmup_seconds ({self.warmup_seconds:g}) must be shorter than "
+                f"duration_seconds ({self.duration_seconds:g}), or nothing would be measured"
+            )
+        return self
+
+    @property
+    def model(self) -> LoadModel:
+        """The load model this profile selects."""
+        return LoadModel.OPEN if self.arrival_rate is not None else LoadModel.CLOSED
+
+    @property
+    def ramp_time_seconds(self) -> float:
+        """Seconds until the last closed-model user has started (0 when all start at once)."""
+        if self.ramp_seconds is not None:
+            return self.ramp_seconds
+        if self.spawn_rate is not None:
+            return (self.users - 1) / self.spawn_rate
+        return 0.0
+
+
+class LatencySloConfig(BaseModel):
+    """The service level a stress ramp step must hold to count as within the SLO."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    p95_ms: float = Field(
+        default=2000.0, gt=0, le=600_000, description="Highest acceptable 95th percentile (ms)."
+    )
+    max_error_rate: float = Field(
+        default=0.01, ge=0, le=1, description="Highest acceptable share of failed requests."
+    )
+
+
+class StressRampConfig(BaseModel):
+    """A stepwise ramp of closed-model users used to find the saturation point."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: LoadProfileConfig = Field(
+        description="Template of every step (think time, timeouts, spawn rate, ...); its users, "
+        "duration and warmup are replaced by the step's."
+    )
+    start_users: int = Field(ge=1, le=MAX_USERS, description="Users in the first step.")
+    step_users: int = Field(ge=1, le=MAX_USERS, description="Users added at each next step.")
+    max_users: int = Field(ge=1, le=MAX_USERS, description="Ceiling: the ramp never goes beyond.")
+    step_seconds: float = Field(
+        gt=0, le=86_400, description="Measured time of each step (after its warmup)."
+    )
+    step_warmup_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=86_400,
+        description="Extra time at the start of each step that is not measured (ramp of users).",
+    )
+    max_requests_per_step: int = Field(
+        default=1_000_000, ge=1, le=MAX_REQUESTS, description="Request bound of each step."
+    )
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.start_users > self.max_users:
+            raise ValueError(
+                f"start_users ({self.start_users}) is above max_users ({self.max_users}); "
+                "lower start_users or raise max_users"
+            )
+        if self.base.model is LoadModel.OPEN:
+            raise ValueError(
+                "the stress ramp steps closed-model users; remove arrival_rate from the base "
+                "profile"
+            )
+        self.step_profile(self.max_users)  # a step the base cannot express fails here, not mid-ramp
+        return self
+
+    def user_steps(self) -> list[int]:
+        """The number of users of each step, from start to the ceiling."""
+        return list(range(self.start_users, self.max_users + 1, self.step_users)) or [
+            self.start_users
+        ]
+
+    def step_profile(self, users: int) -> LoadProfileConfig:
+        """The validated load profile of the step running `users` users."""
+        fields = self.base.model_dump(exclude_unset=True)
+        fields.update(
+            users=users,
+            duration_seconds=self.step_warmup_seconds + self.step_seconds,
+            warmup_seconds=self.step_warmup_seconds,
+            max_requests=self.max_requests_per_step,
+        )
+        if self.base.ramp_seconds is not None:
+            fields["ramp_seconds"] = min(self.base.ramp_seconds, self.step_warmup_seconds)
+        return LoadProfileConfig.model_validate(fields)
