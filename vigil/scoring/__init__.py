@@ -1,0 +1,1 @@
+"""Scores that compare what a target did with the truth vigil made."""

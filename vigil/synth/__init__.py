@@ -1,0 +1,1 @@
+"""Synthetic data with known ground truth: the metrics history and the learning stream."""
