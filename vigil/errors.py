@@ -7,7 +7,8 @@ in two families, and the difference matters to the user and to the exit code:
   ``vigil.yaml``, an unknown profile, a missing secret, bad parameters for the
   data generator. Nothing was touched. Exit code 2.
 * :class:`RunError` -- the run was valid but something failed while it ran:
-  the target would not start (:class:`TargetUnavailableError`), a fault could
+  the target would not start (:class:`TargetUnavailableError`) or broke its
+  HTTP contract (:class:`TargetProtocolError`), a fault could
   not be undone (:class:`FaultRollbackError`), the store could not be reached
   (:class:`StoreError`), generated data broke its expectations
   (:class:`DataValidationError`). Exit code 3.
@@ -33,6 +34,14 @@ class RunError(VigilError):
 
 class TargetUnavailableError(RunError):
     """The system under test could not be started, reached or controlled."""
+
+
+class TargetProtocolError(RunError):
+    """The target answered, but not as the HTTP contract says (status or body)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class CapabilityMissingError(RunError):

@@ -57,11 +57,25 @@ class CheckResult(BaseModel):
         return self.status in (Status.FAILED, Status.ERROR) and self.severity is Severity.ERROR
 
 
+class Measurement(BaseModel):
+    """A number a suite measured, which success criteria may judge."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$", description="e.g. `pass_rate`, `p95_latency_s`.")
+    value: float
+    unit: str = ""
+    context: dict[str, float | str] = Field(
+        default_factory=dict, description="Conditions of the measurement (users, duration, ...)."
+    )
+
+
 class SuiteResult(BaseModel):
     """All checks of one suite run, with the suite's derived status."""
 
     suite: str
     checks: list[CheckResult] = Field(default_factory=list)
+    measurements: list[Measurement] = Field(default_factory=list)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime = Field(default_factory=utc_now)
 

@@ -1,0 +1,132 @@
+"""Success criteria: measurements judged against configured thresholds.
+
+Pure functions only. A criterion whose measurement was never taken is *not
+evaluated*, and a run with an error-severity criterion not evaluated cannot
+pass: its verdict is *incomplete*.
+"""
+
+from __future__ import annotations
+
+import operator as op
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from vigil.config import CriterionConfig, Operator
+from vigil.results import Measurement, Severity
+
+_COMPARE = {">": op.gt, ">=": op.ge, "<": op.lt, "<=": op.le, "==": op.eq}
+
+
+class CriterionStatus(StrEnum):
+    """Outcome of one criterion."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_EVALUATED = "not_evaluated"
+
+
+class Verdict(StrEnum):
+    """Outcome of a whole run."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
+
+
+EXIT_CODES = {Verdict.PASSED: 0, Verdict.FAILED: 1, Verdict.INCOMPLETE: 1, Verdict.ERROR: 3}
+"""Exit code of `vigil validate` for each verdict (2 is reserved for invalid usage)."""
+
+
+class CriterionOutcome(BaseModel):
+    """One criterion as judged for a run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str = ""
+    suite: str
+    measure: str
+    operator: Operator
+    threshold: float
+    unit: str = ""
+    severity: Severity = Severity.ERROR
+    status: CriterionStatus
+    measured: float | None = None
+    message: str
+
+
+def judge(
+    name: str,
+    criterion: CriterionConfig,
+    measurements: Mapping[tuple[str, str], Measurement],
+    suites_run: Mapping[str, str],
+) -> CriterionOutcome:
+    """Judge one criterion against the run's measurements.
+
+    Args:
+        name: The criterion's name.
+        criterion: Its configuration.
+        measurements: The run's measurements by (suite, measure name).
+        suites_run: Status of every suite that ran, by suite name.
+    """
+    fields = criterion.model_dump(exclude={"enabled"})
+    found = measurements.get((criterion.suite, criterion.measure))
+    if found is None:
+        if criterion.suite not in suites_run:
+            why = f"suite {criterion.suite!r} did not run in this run"
+        else:
+            why = (
+                f"suite {criterion.suite!r} ended {suites_run[criterion.suite]} without "
+                f"measuring {criterion.measure!r}"
+            )
+        return CriterionOutcome(
+            name=name,
+            status=CriterionStatus.NOT_EVALUATED,
+            message=f"not measured: {why}",
+            **fields,
+        )
+    holds = _COMPARE[criterion.operator](found.value, criterion.threshold)
+    unit = f" {criterion.unit}" if criterion.unit else ""
+    relation = "meets" if holds else "misses"
+    return CriterionOutcome(
+        name=name,
+        status=CriterionStatus.PASSED if holds else CriterionStatus.FAILED,
+        measured=found.value,
+        message=(
+            f"{criterion.measure} = {found.value:.6g}{unit} {relation} "
+            f"{criterion.operator} {criterion.threshold:g}{unit}"
+        ),
+        **fields,
+    )
+
+
+def judge_all(
+    criteria: Mapping[str, CriterionConfig],
+    measurements: Iterable[tuple[str, Measurement]],
+    suites_run: Mapping[str, str],
+) -> list[CriterionOutcome]:
+    """Judge every enabled criterion; `measurements` pairs each with its suite's name."""
+    by_key = {(suite, m.name): m for suite, m in measurements}
+    return [
+        judge(name, criterion, by_key, suites_run)
+        for name, criterion in criteria.items()
+        if criterion.enabled
+    ]
+
+
+def verdict(outcomes: Iterable[CriterionOutcome], *, errored: bool = False) -> Verdict:
+    """The run's verdict: error beats failed, failed beats incomplete, else passed.
+
+    Warn-severity criteria are reported but never decide the verdict.
+    """
+    if errored:
+        return Verdict.ERROR
+    deciding = [o for o in outcomes if o.severity is Severity.ERROR]
+    if any(o.status is CriterionStatus.FAILED for o in deciding):
+        return Verdict.FAILED
+    if not deciding or any(o.status is CriterionStatus.NOT_EVALUATED for o in deciding):
+        return Verdict.INCOMPLETE
+    return Verdict.PASSED

@@ -1,0 +1,482 @@
+"""vigil's record of its runs: SQLModel tables on SQLite or PostgreSQL.
+
+The store, not Prefect's database, is the record of a run. Every write is one
+transaction, so a run interrupted at any point leaves complete suites or none.
+A run whose process died while it was ``running`` is marked ``incomplete`` the
+next time the store is opened on the same host (:meth:`Store.reap_abandoned`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlmodel import Field, Session, SQLModel, select
+
+from vigil.errors import StoreError
+from vigil.results import CheckResult, Measurement, SuiteResult, utc_now
+
+SCHEMA_VERSION = 1
+
+
+def _timestamp() -> Any:
+    return sa.Column(sa.DateTime(timezone=True), nullable=True)
+
+
+class RunStatus:
+    """Life-cycle states of a run in the store."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
+
+
+class StoreMeta(SQLModel, table=True):
+    """One row: the schema version the database was created with."""
+
+    __tablename__ = "vigil_meta"
+
+    id: int = Field(default=1, primary_key=True)
+    schema_version: int
+
+
+class RunRecord(SQLModel, table=True):
+    """A validation run."""
+
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True, max_length=64)
+    profile: str = Field(max_length=64)
+    seed: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    status: str = Field(default=RunStatus.RUNNING, max_length=16, index=True)
+    verdict: str | None = Field(default=None, max_length=16)
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    target_name: str = Field(default="", max_length=64)
+    report_dir: str = Field(default="", max_length=1024)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    host: str = Field(default="", max_length=255)
+    pid: int = 0
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class SuiteRecord(SQLModel, table=True):
+    """One suite's outcome within a run."""
+
+    __tablename__ = "suite_results"
+    __table_args__ = (sa.UniqueConstraint("run_id", "suite"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class CheckRecord(SQLModel, table=True):
+    """One check's outcome within a suite."""
+
+    __tablename__ = "check_results"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    name: str = Field(max_length=255)
+    status: str = Field(max_length=16)
+    severity: str = Field(max_length=8)
+    message: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    measured: dict[str, float] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class MeasurementRecord(SQLModel, table=True):
+    """A number a suite measured."""
+
+    __tablename__ = "measurements"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    name: str = Field(max_length=128)
+    value: float
+    unit: str = Field(default="", max_length=32)
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    recorded_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class IncidentRecord(SQLModel, table=True):
+    """A fault vigil injected, and what the target reported about it."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    fault: str = Field(max_length=64)
+    expected_kind: str = Field(default="", max_length=64)
+    reported_kind: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=64)
+    injected_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    detected_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    recovered_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+
+
+class CriterionRecord(SQLModel, table=True):
+    """A success criterion as judged for a run."""
+
+    __tablename__ = "criterion_outcomes"
+    __table_args__ = (sa.UniqueConstraint("run_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    name: str = Field(max_length=128)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    suite: str = Field(max_length=64)
+    measure: str = Field(max_length=128)
+    operator: str = Field(max_length=4)
+    threshold: float
+    unit: str = Field(default="", max_length=32)
+    severity: str = Field(max_length=8)
+    status: str = Field(max_length=16)
+    measured: float | None = None
+    message: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything vigil stores is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _describe_url(url: str) -> str:
+    """The URL with any password hidden, for error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+class Store:
+    """Reads and writes runs; one instance per process, safe to share across threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (and if new, create) the store at a SQLAlchemy URL.
+
+        Raises:
+            StoreError: the URL is invalid, the database is unreachable, or its
+                schema is from another vigil version.
+        """
+        shown = _describe_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"store URL {url!r} is not a database URL: {exc}") from exc
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"store URL {shown} cannot be used: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            SQLModel.metadata.create_all(engine)
+            store._check_schema()
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(
+                f"cannot open the store at {shown}: {getattr(exc, 'orig', None) or exc}; "
+                "check that the database server runs and the URL (VIGIL_DATABASE_URL) is right"
+            ) from exc
+        return store
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self._engine.dispose()
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store {self.url}: {getattr(exc, 'orig', None) or exc}") from exc
+
+    def _check_schema(self) -> None:
+        with self._session() as session:
+            meta = session.get(StoreMeta, 1)
+            if meta is None:
+                session.add(StoreMeta(schema_version=SCHEMA_VERSION))
+            elif meta.schema_version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {self.url} has schema version {meta.schema_version}, this vigil "
+                    f"writes version {SCHEMA_VERSION}; point VIGIL_DATABASE_URL at a new database"
+                )
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def begin_run(
+        self,
+        run_id: str,
+        *,
+        profile: str,
+        seed: int,
+        config: dict[str, Any],
+        target_name: str = "",
+        report_dir: str = "",
+        flow_run_id: str | None = None,
+    ) -> RunRecord:
+        """Record a new run as running, owned by this process."""
+        record = RunRecord(
+            id=run_id,
+            profile=profile,
+            seed=seed,
+            started_at=utc_now(),
+            target_name=target_name,
+            report_dir=report_dir,
+            config=json.loads(json.dumps(config, default=str)),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            flow_run_id=flow_run_id,
+        )
+        with self._session() as session:
+            if session.get(RunRecord, run_id) is not None:
+                raise StoreError(f"run {run_id} already exists in store {self.url}")
+            session.add(record)
+        return record
+
+    def record_suite(self, run_id: str, result: SuiteResult) -> None:
+        """Write a suite, its checks and measurements in one transaction (replacing a retry's)."""
+        with self._session() as session:
+            for table in (SuiteRecord, CheckRecord, MeasurementRecord):
+                session.execute(
+                    sa.delete(table).where(table.run_id == run_id, table.suite == result.suite)
+                )
+            session.add(
+                SuiteRecord(
+                    run_id=run_id,
+                    suite=result.suite,
+                    status=result.status.value,
+                    started_at=result.started_at,
+                    finished_at=result.finished_at,
+                )
+            )
+            session.add_all(
+                CheckRecord(
+                    run_id=run_id,
+                    suite=result.suite,
+                    name=check.name,
+                    status=check.status.value,
+                    severity=check.severity.value,
+                    message=check.message,
+                    measured=dict(check.measured),
+                    started_at=check.started_at,
+                    finished_at=check.finished_at,
+                )
+                for check in result.checks
+            )
+            session.add_all(
+                MeasurementRecord(
+                    run_id=run_id,
+                    suite=result.suite,
+                    name=m.name,
+                    value=m.value,
+                    unit=m.unit,
+                    context=dict(m.context),
+                    recorded_at=utc_now(),
+                )
+                for m in result.measurements
+            )
+
+    def record_incident(self, record: IncidentRecord) -> None:
+        """Write one injected fault and what the target reported."""
+        with self._session() as session:
+            session.add(record)
+
+    def record_criteria(self, run_id: str, outcomes: list[CriterionRecord]) -> None:
+        """Replace the run's criterion outcomes with `outcomes`, in one transaction."""
+        with self._session() as session:
+            session.execute(sa.delete(CriterionRecord).where(CriterionRecord.run_id == run_id))
+            for outcome in outcomes:
+                outcome.run_id = run_id
+            session.add_all(outcomes)
+
+    def finish_run(
+        self, run_id: str, *, status: str, verdict: str | None, error: str | None = None
+    ) -> None:
+        """Mark a run as ended."""
+        with self._session() as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                raise StoreError(f"run {run_id} is not in store {self.url}")
+            record.status = status
+            record.verdict = verdict
+            record.error = error
+            record.finished_at = utc_now()
+
+    def reap_abandoned(self) -> list[str]:
+        """Mark this host's running runs whose process is gone as incomplete; return their ids."""
+        host = socket.gethostname()
+        reaped = []
+        with self._session() as session:
+            running = session.exec(
+                select(RunRecord).where(
+                    RunRecord.status == RunStatus.RUNNING, RunRecord.host == host
+                )
+            ).all()
+            for record in running:
+                if record.pid == os.getpid() or _alive(record.pid, record.started_at):
+                    continue
+                record.status = RunStatus.INCOMPLETE
+                record.finished_at = utc_now()
+                record.error = f"the vigil process (pid {record.pid}) ended before the run finished"
+                reaped.append(record.id)
+        return reaped
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id (a unique prefix is enough)."""
+        with self._session() as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                matches = session.exec(
+                    select(RunRecord).where(RunRecord.id.startswith(run_id)).limit(2)
+                ).all()
+                if len(matches) == 1:
+                    record = matches[0]
+            if record is None:
+                raise StoreError(
+                    f"no run {run_id!r} in store {self.url}; `vigil runs list` shows the runs"
+                )
+            return _normalised(record)
+
+    def list_runs(self, limit: int = 20) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(RunRecord).order_by(RunRecord.started_at.desc()).limit(limit)
+            ).all()
+            return [_normalised(r) for r in rows]
+
+    def suites(self, run_id: str) -> list[SuiteResult]:
+        """The run's suites with their checks and measurements, in the order they ran."""
+        with self._session() as session:
+            suites = session.exec(
+                select(SuiteRecord).where(SuiteRecord.run_id == run_id).order_by(SuiteRecord.id)
+            ).all()
+            checks = session.exec(
+                select(CheckRecord).where(CheckRecord.run_id == run_id).order_by(CheckRecord.id)
+            ).all()
+            measurements = session.exec(
+                select(MeasurementRecord)
+                .where(MeasurementRecord.run_id == run_id)
+                .order_by(MeasurementRecord.id)
+            ).all()
+        return [
+            SuiteResult(
+                suite=s.suite,
+                started_at=_as_utc(s.started_at),
+                finished_at=_as_utc(s.finished_at),
+                checks=[
+                    CheckResult(
+                        name=c.name,
+                        status=c.status,
+                        severity=c.severity,
+                        message=c.message,
+                        measured=c.measured or {},
+                        started_at=_as_utc(c.started_at),
+                        finished_at=_as_utc(c.finished_at),
+                    )
+                    for c in checks
+                    if c.suite == s.suite
+                ],
+                measurements=[
+                    Measurement(name=m.name, value=m.value, unit=m.unit, context=m.context or {})
+                    for m in measurements
+                    if m.suite == s.suite
+                ],
+            )
+            for s in suites
+        ]
+
+    def suite_statuses(self, run_id: str) -> dict[str, str]:
+        """Status of each suite the run recorded, by name (as stored, not recomputed)."""
+        with self._session() as session:
+            rows = session.exec(select(SuiteRecord).where(SuiteRecord.run_id == run_id)).all()
+            return {row.suite: row.status for row in rows}
+
+    def criteria(self, run_id: str) -> list[CriterionRecord]:
+        """The run's criterion outcomes, in the order they were judged."""
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(CriterionRecord)
+                    .where(CriterionRecord.run_id == run_id)
+                    .order_by(CriterionRecord.id)
+                ).all()
+            )
+
+    def incidents(self, run_id: str) -> list[IncidentRecord]:
+        """The faults injected during the run."""
+        with self._session() as session:
+            rows = session.exec(
+                select(IncidentRecord)
+                .where(IncidentRecord.run_id == run_id)
+                .order_by(IncidentRecord.id)
+            ).all()
+            for row in rows:
+                for name in ("injected_at", "detected_at", "recovered_at"):
+                    setattr(row, name, _as_utc(getattr(row, name)))
+            return list(rows)
+
+
+def _normalised(record: RunRecord) -> RunRecord:
+    record.started_at = _as_utc(record.started_at)
+    record.finished_at = _as_utc(record.finished_at)
+    return record
+
+
+def _alive(pid: int, started_at: datetime) -> bool:
+    """Whether `pid` is still the process that began a run at `started_at`."""
+    try:
+        process = psutil.Process(pid)
+        created = datetime.fromtimestamp(process.create_time(), UTC)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return created <= _as_utc(started_at)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

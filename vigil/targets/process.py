@@ -1,0 +1,171 @@
+"""A target vigil launches as a local process tree.
+
+The command runs under :mod:`vigil.targets.guard`, so the tree is stopped even
+when vigil is killed outright. vigil keeps the guard's pid and finds the
+service and its workers below it with psutil.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from vigil.config import Capability, ProcessTargetConfig
+from vigil.errors import TargetUnavailableError
+from vigil.targets.base import (
+    HTTP_CAPABILITIES,
+    Target,
+    TargetEndpoint,
+    free_port,
+    mint_token,
+    wait_until_healthy,
+)
+
+_LOG_TAIL_BYTES = 4000
+
+
+class ProcessTarget(Target):
+    """A service started from a command line, with process-level control."""
+
+    kind = "process"
+    default_capabilities = HTTP_CAPABILITIES | {Capability.PROCESS_CONTROL}
+
+    def __init__(self, config: ProcessTargetConfig, workdir: Path) -> None:
+        super().__init__(config)
+        self.config: ProcessTargetConfig = config
+        self.workdir = Path(workdir).resolve()
+        self.log_path = self.workdir / "target.log"
+        self._guard: subprocess.Popen[bytes] | None = None
+        self._port: int | None = None
+        self._token_env: str | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> TargetEndpoint:
+        """Launch the command under the guard and wait until its health endpoint answers."""
+        if self._guard is not None and self._guard.poll() is None:
+            return self.endpoint
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._port = self._port or self.config.port or free_port()
+        values = {"python": sys.executable, "port": self._port, "workdir": str(self.workdir)}
+        command = [part.format(**values) for part in self.config.command]
+        base_url = self.config.base_url.format(**values)
+
+        env = {**os.environ, **self.config.env}
+        token_source = None
+        if self.config.admin_token is not None:
+            if self.config.admin_token.generate:
+                if self._token_env is None:
+                    _, source = mint_token()
+                    self._token_env = source.env
+                token_source = type(self.config.admin_token)(env=self._token_env)
+            else:
+                token_source = self.config.admin_token
+            if self.config.token_env:
+                env[self.config.token_env] = token_source.resolve().get_secret_value()
+
+        guard = [
+            sys.executable,
+            "-m",
+            "vigil.targets.guard",
+            "--parent",
+            str(os.getpid()),
+            "--grace",
+            str(self.config.stop_timeout_s),
+            "--",
+            *command,
+        ]
+        with self.log_path.open("ab") as log:
+            try:
+                self._guard = subprocess.Popen(
+                    guard,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=self.config.cwd,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise TargetUnavailableError(
+                    f"target {self.config.name!r}: cannot launch {command[0]!r}: {exc}"
+                ) from exc
+        self._endpoint = self._make_endpoint(base_url, token_source)
+        wait_until_healthy(
+            self._endpoint,
+            self.config.startup_timeout_s,
+            still_running=lambda: self._guard is not None and self._guard.poll() is None,
+            describe_exit=self._describe_exit,
+        )
+        return self._endpoint
+
+    def stop(self) -> None:
+        """Stop the tree gracefully (SIGTERM through the guard), then forcibly."""
+        guard, self._guard = self._guard, None
+        if guard is None:
+            return
+        tree = _tree(guard.pid)
+        if guard.poll() is None:
+            guard.send_signal(signal.SIGTERM)
+            try:
+                guard.wait(timeout=self.config.stop_timeout_s + 5)
+            except subprocess.TimeoutExpired:
+                guard.kill()
+                guard.wait(timeout=5)
+        # Whatever the guard could not stop (it was itself killed, say) is killed here.
+        for process in tree:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(tree, timeout=5)
+
+    def restart(self) -> TargetEndpoint:
+        """Stop and start again on the same port with the same token."""
+        self.stop()
+        return self.start()
+
+    # --- process control ----------------------------------------------------------------------
+
+    def main_process(self) -> psutil.Process:
+        """The service's own top process (the guard's child)."""
+        if self._guard is None or self._guard.poll() is not None:
+            raise TargetUnavailableError(f"target {self.config.name!r} is not running")
+        children = psutil.Process(self._guard.pid).children()
+        if not children:
+            raise TargetUnavailableError(f"target {self.config.name!r} has no running process")
+        return children[0]
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process of the service: its top process and all descendants."""
+        main = self.main_process()
+        return [main, *main.children(recursive=True)]
+
+    @property
+    def guard_pid(self) -> int | None:
+        """Pid of the guard process, while one runs."""
+        return self._guard.pid if self._guard is not None else None
+
+    def _describe_exit(self) -> str:
+        code = self._guard.poll() if self._guard is not None else None
+        tail = ""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(max(0, self.log_path.stat().st_size - _LOG_TAIL_BYTES))
+                tail = log.read().decode("utf-8", "replace").strip()
+        except OSError:
+            pass
+        last_lines = "\n".join(tail.splitlines()[-15:])
+        return f"Exit status {code}. Last lines of {self.log_path}:\n{last_lines}"
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
