@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, select
 
+from vigil.config import StoreConfig
 from vigil.errors import StoreError
 from vigil.results import CheckResult, Measurement, SuiteResult, utc_now
 
@@ -480,3 +481,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+_OPEN_STORES: dict[str, Store] = {}
+
+
+def open_store(config: StoreConfig) -> Store:
+    """The process's store for `config`, opened once and then shared.
+
+    The URL is resolved here, in-process, so that a password in
+    ``VIGIL_DATABASE_URL`` never travels as a flow or task parameter.
+    """
+    url = config.resolved_url()
+    store = _OPEN_STORES.get(url)
+    if store is None:
+        store = _OPEN_STORES[url] = Store.open(url)
+    return store

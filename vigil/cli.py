@@ -1,0 +1,253 @@
+"""The `vigil` command.
+
+Exit codes (the contract CI relies on):
+
+    0  every criterion passed
+    1  a criterion failed, or one was not evaluated (the verdict is incomplete)
+    2  invalid configuration or usage; nothing ran
+    3  infrastructure error: the target would not start, the store is unreachable, ...
+  130  interrupted (Ctrl-C or SIGTERM); the target was stopped, the run marked incomplete
+
+Heavy libraries (Prefect, Great Expectations) are imported only by the
+commands that need them, so `--help` and `config check` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import ConfigError, RunError, VigilError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigil",
+        description="Validate a continuous-learning service: load, faults, learning, readiness.",
+        epilog="Exit codes: 0 passed, 1 failed or incomplete, 2 bad configuration or usage, "
+        "3 infrastructure error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"vigil {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("validate", help="run the profile's suites and judge the criteria")
+    _config_options(run)
+    run.add_argument("--report-dir", type=Path, help="reports folder (default: from the config)")
+    run.add_argument(
+        "--suite",
+        action="append",
+        dest="suites",
+        metavar="SUITE",
+        help="run only this suite (repeatable)",
+    )
+
+    config = commands.add_parser("config", help="inspect the configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_commands.add_parser("check", help="validate and print the merged configuration")
+    check.add_argument("file", nargs="?", type=Path, help="vigil.yaml (default: ./vigil.yaml)")
+    check.add_argument(
+        "--profile", default="development", help="profile to merge (default: %(default)s)"
+    )
+
+    runs = commands.add_parser("runs", help="list and show recorded runs")
+    runs_commands = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    listing = runs_commands.add_parser("list", help="the most recent runs")
+    _config_options(listing)
+    listing.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
+    show = runs_commands.add_parser("show", help="one run's verdict, criteria and checks")
+    _config_options(show)
+    show.add_argument("run_id", help="run id (a unique prefix is enough)")
+    show.add_argument("--json", action="store_true", help="print report.json's content")
+
+    report = commands.add_parser("report", help="write a recorded run's reports again")
+    _config_options(report)
+    report.add_argument("run_id", help="run id (a unique prefix is enough)")
+    report.add_argument("--report-dir", type=Path, help="folder to write into")
+
+    target = commands.add_parser("target", help="the built-in reference service")
+    target_commands = target.add_subparsers(dest="target_command", required=True, metavar="ACTION")
+    serve = target_commands.add_parser(
+        "serve", help="run the reference service in the foreground (python -m reference)"
+    )
+    serve.add_argument("args", nargs=argparse.REMAINDER, help="passed to python -m reference")
+    return parser
+
+
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="vigil.yaml (default: ./vigil.yaml if present)")
+    parser.add_argument("--profile", default="development", help="profile (default: %(default)s)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vigil")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "config":
+            return _config_check(args)
+        if args.command == "runs":
+            return _runs(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "target":
+            return _serve(args)
+    except ConfigError as exc:
+        print(f"vigil: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunError as exc:
+        print(f"vigil: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    except VigilError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    return EXIT_USAGE
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    import yaml
+
+    from vigil.config import load_config
+
+    config = load_config(args.file, args.profile)
+    print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+    print(f"# configuration valid (profile {config.profile})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _interrupt_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so every `finally` (target stop) runs."""
+
+    def _raise(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from vigil.config import load_config
+
+    # Validate before anything starts: a bad file costs no server start-up.
+    config = load_config(args.config, args.profile)
+    print(
+        f"vigil: validating target {config.target.name!r} ({config.target.kind}) with profile "
+        f"{config.profile}; starting Prefect...",
+        file=sys.stderr,
+        flush=True,
+    )
+    _interrupt_on_sigterm()
+    from flows.validate import validate
+
+    try:
+        summary = validate(
+            profile=args.profile,
+            config_path=str(args.config) if args.config else None,
+            report_dir=str(args.report_dir) if args.report_dir else None,
+            suites=args.suites,
+        )
+    except KeyboardInterrupt:
+        print(
+            "vigil: interrupted; the target was stopped and the run marked incomplete",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    from vigil.criteria import EXIT_CODES
+
+    _print_summary(summary.report_dir / "report.json")
+    return EXIT_CODES[summary.verdict]
+
+
+def _print_summary(report_path: Path) -> None:
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    print(f"\nRun {report['run_id']} ({report['profile']}): verdict {report['verdict'].upper()}")
+    for criterion in report["criteria"]:
+        print(f"  {criterion['status']:<14} {criterion['name']:<34} {criterion['message']}")
+    for name, suite in report["suites"].items():
+        failed = [c for c in suite["checks"] if c["status"] in ("failed", "error")]
+        print(f"  suite {name}: {suite['status']}, {len(suite['checks'])} checks")
+        for check in failed:
+            print(f"    {check['status']}: {check['name']}: {check['message']}")
+    print(f"Reports: {report_path.parent}")
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from vigil.config import load_config
+    from vigil.store import open_store
+
+    config = load_config(args.config, args.profile, check_secrets=False)
+    store = open_store(config.store)
+    store.reap_abandoned()
+    return store, config
+
+
+def _runs(args: argparse.Namespace) -> int:
+    store, _ = _open_store(args)
+    if args.runs_command == "list":
+        runs = store.list_runs(limit=args.limit)
+        if not runs:
+            print("no runs recorded yet; `vigil validate` makes one")
+            return EXIT_OK
+        print(f"{'run id':<24} {'profile':<12} {'status':<11} {'verdict':<11} started (UTC)")
+        for run in runs:
+            print(
+                f"{run.id:<24} {run.profile:<12} {run.status:<11} {run.verdict or '-':<11} "
+                f"{run.started_at:%Y-%m-%d %H:%M:%S}"
+            )
+        return EXIT_OK
+    from vigil.report.model import build_run_report
+
+    report = build_run_report(store, store.get_run(args.run_id).id)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return EXIT_OK
+    print(
+        f"run {report.run_id}  profile {report.profile}  seed {report.seed}  target {report.target}"
+    )
+    print(f"status {report.status}  verdict {report.verdict or '-'}  started {report.started_at}")
+    if report.error:
+        print(f"error: {report.error}")
+    for c in report.criteria:
+        print(f"  {c.status:<14} {c.name:<34} {c.message}")
+    for suite in report.suites.values():
+        print(f"  suite {suite.suite}: {suite.status.value}")
+        for check in suite.checks:
+            print(f"    {check.status.value:<15} {check.name}: {check.message}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vigil.report import write_reports
+
+    store, config = _open_store(args)
+    run = store.get_run(args.run_id)
+    folder = args.report_dir or Path(run.report_dir or config.reports.dir / run.id)
+    for path in write_reports(store, run.id, folder):
+        print(path)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    extra = [a for a in args.args if a != "--"]
+    os.execv(sys.executable, [sys.executable, "-m", "reference", *extra])
+    return EXIT_OK  # not reached: execv replaces this process
+
+
+if __name__ == "__main__":
+    sys.exit(main())

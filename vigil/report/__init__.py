@@ -1,0 +1,38 @@
+"""Reports of a run: JSON, HTML, CSV and JUnit XML, all formatted from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vigil.report.html import write_html
+from vigil.report.model import RunReport, build_run_report
+from vigil.report.tabular import write_csv, write_json, write_junit
+from vigil.store import Store
+
+REPORT_FILES = {
+    "report.json": write_json,
+    "report.html": write_html,
+    "results.csv": write_csv,
+    "junit.xml": write_junit,
+}
+
+
+def write_reports(store: Store, run_id: str, directory: Path) -> list[Path]:
+    """Write every report of `run_id` into `directory`; return the files written.
+
+    Each file is written to a temporary name and renamed, so a reader never
+    sees half a report.
+    """
+    report = build_run_report(store, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, writer in REPORT_FILES.items():
+        final = directory / name
+        partial = directory / f".{name}.partial"
+        writer(report, partial)
+        partial.replace(final)
+        written.append(final)
+    return written
+
+
+__all__ = ["REPORT_FILES", "RunReport", "build_run_report", "write_reports"]
