@@ -60,6 +60,8 @@ ScenarioKind = Literal[
 SECONDS_PER_DAY = 86_400
 # A daily cycle needs at least this many samples per day to have a recognisable shape.
 MIN_SAMPLES_PER_DAY = 24
+# About 1 GB of float64 columns for the eleven metrics; more would not fit this kind of machine.
+MAX_SAMPLES = 10_000_000
 
 # Kinds that act on one metric the user names.
 SINGLE_METRIC_KINDS = (
@@ -324,6 +326,12 @@ class MetricsHistoryConfig(BaseModel):
 
     @model_validator(mode="after")
     def _scenarios_fit_and_agree(self) -> MetricsHistoryConfig:
+        if self.samples > MAX_SAMPLES:
+            raise ValueError(
+                f"days={self.days} at resolution_seconds={self.resolution_seconds} makes "
+                f"{self.samples:,} samples, more than the {MAX_SAMPLES:,} vigil holds in memory; "
+                "use fewer days or a coarser resolution"
+            )
         for day in self.resolved_holidays():
             if not 0 <= day < self.days:
                 raise ValueError(
@@ -372,7 +380,19 @@ class MetricsHistoryConfig(BaseModel):
         """The holiday days: the configured ones, or the standard ones spread over the span."""
         if self.holidays is not None:
             return sorted(self.holidays)
-        return [int(fraction * self.days) for fraction in STANDARD_HOLIDAY_FRACTIONS]
+        # Standard holidays skip any day a scenario already labels on the same metrics, so the
+        # standard set never contradicts itself whatever the span.
+        busy = [
+            (scenario.start_day, scenario.end_day)
+            for scenario in self.resolved_scenarios()
+            if set(scenario.labelled_metrics) & set(CONSEQUENCE_METRICS["holiday"])
+        ]
+        candidates = sorted({int(fraction * self.days) for fraction in STANDARD_HOLIDAY_FRACTIONS})
+        return [
+            day
+            for day in candidates
+            if not any(start < day + 1 and day < end for start, end in busy)
+        ]
 
     def resolved_scenarios(self) -> list[ScenarioConfig]:
         """The scenarios: the configured ones, or the standard set scaled to the span."""
@@ -380,16 +400,21 @@ class MetricsHistoryConfig(BaseModel):
             return list(self.scenarios)
         scale = min(1.0, self.days / STANDARD_SPAN_DAYS)
         minimum_hours = 2 * self.resolution_seconds / 3600
-        return [
-            ScenarioConfig(
-                kind=kind,
-                metric=metric,
-                start_day=round(fraction * self.days, 4),
-                duration_hours=max(duration * scale, minimum_hours),
-                magnitude=magnitude,
+        scenarios = []
+        for kind, metric, fraction, duration, magnitude in STANDARD_SCENARIOS:
+            hours = max(duration * scale, minimum_hours)
+            # On a short span the last scenarios are pulled back so they end inside it.
+            start = min(round(fraction * self.days, 4), self.days - hours / 24)
+            scenarios.append(
+                ScenarioConfig(
+                    kind=kind,
+                    metric=metric,
+                    start_day=start,
+                    duration_hours=hours,
+                    magnitude=magnitude,
+                )
             )
-            for kind, metric, fraction, duration, magnitude in STANDARD_SCENARIOS
-        ]
+        return scenarios
 
     @property
     def samples(self) -> int:
