@@ -305,7 +305,8 @@ class _LoadRun:
 
     async def _send(self, step: Step, iteration: Iteration, intended: float) -> bool | None:
         """Send one request; True when it succeeded, False when it failed, None when not sent."""
-        if self._stopping or self._end_reason is not None:
+        # Running out of rows stops new iterations only; ones under way still finish.
+        if self._stopping:
             return None
         if self._issued >= self._profile.max_requests:
             self._end_reason = StopReason.MAX_REQUESTS
