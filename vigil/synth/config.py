@@ -186,7 +186,7 @@ class ScenarioConfig(BaseModel):
     def _metric_matches_kind(self) -> ScenarioConfig:
         if self.kind in SINGLE_METRIC_KINDS and self.metric is None:
             raise ValueError(
-                f"a {self.kind} scenario at day {self.start_day} needs `metric`: "
+                f"a {self.kind} scenario at day {self.start_day:g} needs `metric`: "
                 f"name one of {', '.join(METRIC_NAMES)}"
             )
         if self.kind in CONSEQUENCE_METRICS and self.metric is not None:
