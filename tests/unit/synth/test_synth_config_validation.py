@@ -162,7 +162,7 @@ def test_scenario_metric_must_match_its_kind() -> None:
     assert "remove metric='cpu_utilization'" in _message(
         ScenarioConfig, kind="bad_deploy", metric="cpu_utilization", start_day=3, duration_hours=1
     )
-    assert "needs a positive magnitude, got -2" in _message(
+    assert "needs a positive magnitude, got -0.5" in _message(
         ScenarioConfig,
         kind="spike",
         metric="error_rate",
