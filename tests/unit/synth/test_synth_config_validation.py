@@ -168,7 +168,7 @@ def test_scenario_metric_must_match_its_kind() -> None:
         metric="error_rate",
         start_day=3,
         duration_hours=1,
-        magnitude=-2,
+        magnitude=-0.5,
     )
 
 
