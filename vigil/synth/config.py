@@ -462,13 +462,6 @@ class DriftPointConfig(BaseModel):
         return (self.day - self.width_days / 2, self.day + self.width_days / 2)
 
 
-def _default_drifts() -> list[DriftPointConfig]:
-    return [
-        DriftPointConfig(day=10, kind="sudden"),
-        DriftPointConfig(day=20, kind="gradual", width_days=2),
-    ]
-
-
 class LearningStreamConfig(BaseModel):
     """Parameters of the labelled feature stream the learning-effectiveness suite replays."""
 
@@ -494,10 +487,13 @@ class LearningStreamConfig(BaseModel):
             "one more than there are drifts. Left out: a standard sequence."
         ),
     )
-    drifts: list[DriftPointConfig] = Field(
-        default_factory=_default_drifts,
+    drifts: list[DriftPointConfig] | None = Field(
+        default=None,
         max_length=99,
-        description="Known concept drifts, in order of day.",
+        description=(
+            "Known concept drifts, in order of day. Left out: a sudden drift a third of the way "
+            "in and a gradual one (over a fifteenth of the span) two thirds of the way in."
+        ),
     )
     label_noise: float = Field(
         default=0.05, ge=0, le=0.5, description="Share of labels flipped at random."
@@ -525,25 +521,26 @@ class LearningStreamConfig(BaseModel):
 
     @model_validator(mode="after")
     def _drifts_fit(self) -> LearningStreamConfig:
+        drifts = self.resolved_drifts()
         previous_end = 0.0
-        for index, drift in enumerate(self.drifts):
+        for index, drift in enumerate(drifts):
             first, last = drift.window
             if first <= 0 or last >= self.days:
                 raise ValueError(
                     f"drifts[{index}] (day {drift.day:g}, width {drift.width_days:g}) does not lie "
                     f"inside the {self.days}-day stream; move it between day 0 and day {self.days}"
                 )
-            if first < previous_end or (index and drift.day <= self.drifts[index - 1].day):
+            if first < previous_end or (index and drift.day <= drifts[index - 1].day):
                 raise ValueError(
                     f"drifts[{index}] (day {drift.day:g}) starts before drifts[{index - 1}] has "
                     "finished; list drifts in order of day and keep their windows apart"
                 )
             previous_end = last
         concepts = self.resolved_concepts()
-        if len(concepts) != len(self.drifts) + 1:
+        if len(concepts) != len(drifts) + 1:
             raise ValueError(
-                f"concepts={concepts} has {len(concepts)} entries but {len(self.drifts)} drifts "
-                f"need {len(self.drifts) + 1} (one per segment)"
+                f"concepts={concepts} has {len(concepts)} entries but {len(drifts)} drifts "
+                f"need {len(drifts) + 1} (one per segment)"
             )
         upper = 9 if self.generator == "agrawal" else 3
         for index, concept in enumerate(concepts):
@@ -565,7 +562,16 @@ class LearningStreamConfig(BaseModel):
             return list(self.concepts)
         # These Agrawal functions (and SEA variants) disagree on many rows, so each drift is real.
         cycle = [0, 2, 4, 6] if self.generator == "agrawal" else [0, 1, 2, 3]
-        return [cycle[index % len(cycle)] for index in range(len(self.drifts) + 1)]
+        return [cycle[index % len(cycle)] for index in range(len(self.resolved_drifts()) + 1)]
+
+    def resolved_drifts(self) -> list[DriftPointConfig]:
+        """The drifts: the configured ones, or the standard pair placed on the span."""
+        if self.drifts is not None:
+            return list(self.drifts)
+        return [
+            DriftPointConfig(day=self.days / 3, kind="sudden"),
+            DriftPointConfig(day=2 * self.days / 3, kind="gradual", width_days=self.days / 15),
+        ]
 
 
 class DataConfig(BaseModel):

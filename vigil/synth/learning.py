@@ -96,8 +96,9 @@ def generate_learning_stream(config: LearningStreamConfig, seed: int) -> Learnin
     Returns:
         The rows, the drift ground truth and the parameters used.
     """
+    planned = config.resolved_drifts()
     sequence = np.random.SeedSequence(seed)
-    stream_seed, *concept_seeds = sequence.generate_state(1 + len(config.drifts) + 1)
+    stream_seed, *concept_seeds = sequence.generate_state(1 + len(planned) + 1)
     rng = np.random.default_rng(int(stream_seed))
     concepts = config.resolved_concepts()
 
@@ -109,7 +110,7 @@ def generate_learning_stream(config: LearningStreamConfig, seed: int) -> Learnin
 
     passed = np.zeros(rows, dtype=np.int64)
     chance = rng.random(rows)
-    for drift in config.drifts:
+    for drift in planned:
         if drift.kind == "sudden":
             probability = (elapsed_days >= drift.day).astype(float)
         else:
@@ -166,12 +167,13 @@ def generate_learning_stream(config: LearningStreamConfig, seed: int) -> Learnin
             from_concept=concepts[index],
             to_concept=concepts[index + 1],
         )
-        for index, drift in enumerate(config.drifts)
+        for index, drift in enumerate(planned)
     ]
     parameters = {
         "seed": seed,
         "config": config.model_dump(mode="json"),
         "resolved_concepts": concepts,
+        "resolved_drifts": [drift.model_dump(mode="json") for drift in planned],
         "rows": rows,
     }
     return LearningStream(
