@@ -141,6 +141,13 @@ def _interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _raise)
 
 
+def _prefect_defaults() -> None:
+    """Settings for Prefect's temporary server that suit a busy CI machine with no internet."""
+    # The default 20 s start-up budget is often too short on a loaded 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
 def _validate(args: argparse.Namespace) -> int:
     from vigil.config import load_config
 
@@ -153,6 +160,7 @@ def _validate(args: argparse.Namespace) -> int:
         flush=True,
     )
     _interrupt_on_sigterm()
+    _prefect_defaults()
     from flows.validate import validate
 
     try:

@@ -196,6 +196,10 @@ class ProcessTargetConfig(TargetBaseConfig):
         default_factory=dict, description="Extra environment variables (no secrets here)."
     )
     cwd: Path | None = Field(default=None, description="Working directory; default: vigil's.")
+    admin_token: SecretSource | None = Field(
+        default_factory=lambda: SecretSource(generate=True),
+        description="Bearer token for /admin; by default a fresh one per run, given via token_env.",
+    )
     token_env: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
@@ -619,7 +623,8 @@ def _problem(error: dict[str, Any], keys: tuple[str, ...], data: dict[str, Any])
         return "required key is missing; add it"
     if kind == "union_tag_invalid":
         tags = error.get("ctx", {}).get("expected_tags", "process, http, docker")
-        return f"unknown kind {error['input']!r}; use one of {tags}"
+        given = error.get("ctx", {}).get("tag", error["input"])
+        return f"unknown kind {given!r}; use one of {tags}"
     if kind == "union_tag_not_found":
         return "`kind` is missing; set it to process, http or docker"
     message = error["msg"]
