@@ -4,13 +4,94 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reference.patterns.alignment import NANOS_PER_SECOND, align_series
-from reference.patterns.models import AnalysisSummary, PatternRequest, PatternResponse
+import numpy as np
+
+from reference.patterns.alignment import NANOS_PER_SECOND, AlignedSeries, align_series
+from reference.patterns.models import (
+    WEEKDAYS,
+    AnalysisSummary,
+    Anomaly,
+    ChangePointPattern,
+    DailySeasonalityPattern,
+    Pattern,
+    PatternRequest,
+    PatternResponse,
+    Recommendation,
+    TrendPattern,
+    WeeklySeasonalityPattern,
+)
+from reference.patterns.recommendations import recommend
+from reference.patterns.seasonality import SECONDS_PER_DAY, peak_days, peak_hours
+from reference.patterns.series_analysis import SeriesFindings, analyse_series
 
 
 def _instant(nanos: int) -> datetime:
     """A UTC datetime from nanoseconds since the epoch (microsecond precision)."""
-    return datetime.fromtimestamp(nanos / NANOS_PER_SECOND, tz=UTC)
+    seconds, remainder = divmod(int(nanos), NANOS_PER_SECOND)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.replace(microsecond=remainder // 1000)
+
+
+def _patterns(findings: SeriesFindings, aligned: AlignedSeries) -> list[Pattern]:
+    """Typed patterns of one series from its findings."""
+    patterns: list[Pattern] = []
+    daily, weekly = findings.structure.daily, findings.structure.weekly
+    if daily is not None:
+        peak, near, trough = peak_hours(daily.profile, daily.slot_seconds)
+        patterns.append(
+            DailySeasonalityPattern(
+                metric=findings.name,
+                strength=round(daily.strength, 4),
+                autocorrelation=round(float(np.clip(daily.autocorrelation, -1, 1)), 4),
+                peak_hour=peak,
+                peak_hours=near,
+                trough_hour=trough,
+            )
+        )
+    if weekly is not None:
+        high, low = peak_days(weekly.profile, weekly.slot_seconds)
+        patterns.append(
+            WeeklySeasonalityPattern(
+                metric=findings.name,
+                strength=round(weekly.strength, 4),
+                autocorrelation=round(float(np.clip(weekly.autocorrelation, -1, 1)), 4),
+                peak_days=[WEEKDAYS[day] for day in high],
+                trough_days=[WEEKDAYS[day] for day in low],
+            )
+        )
+    if findings.trend is not None and findings.trend_significant:
+        coarse_step_seconds = aligned.step_ns * findings.coarse_factor / NANOS_PER_SECOND
+        slope = findings.trend.slope * findings.spread * SECONDS_PER_DAY / coarse_step_seconds
+        patterns.append(
+            TrendPattern(
+                metric=findings.name,
+                direction="increasing" if slope > 0 else "decreasing",
+                slope_per_day=slope,
+                relative_slope_per_day=slope / abs(findings.center) if findings.center else 0.0,
+                p_value=min(1.0, max(0.0, findings.trend.p_value)),
+            )
+        )
+    for fine_index, shift, magnitude in findings.shifts:
+        patterns.append(
+            ChangePointPattern(
+                metric=findings.name,
+                at=_instant(aligned.start_ns + fine_index * aligned.step_ns),
+                level_before=findings.to_units(shift.before),
+                level_after=findings.to_units(shift.after),
+                magnitude=magnitude,
+            )
+        )
+    return patterns
+
+
+def _daily_levels(findings: SeriesFindings) -> tuple[float, float] | None:
+    """Peak and trough of the daily cycle in the metric's units, around its median."""
+    daily = findings.structure.daily
+    if daily is None:
+        return None
+    return findings.to_units(float(daily.profile.max())), findings.to_units(
+        float(daily.profile.min())
+    )
 
 
 def analyze(request: PatternRequest) -> PatternResponse:
@@ -23,16 +104,53 @@ def analyze(request: PatternRequest) -> PatternResponse:
     """
     timestamps = request.timestamps_ns()
     aligned = align_series(timestamps, request.series)
+    data_end = _instant(int(timestamps.max()))
+    anomalies: list[Anomaly] = []
+    patterns: list[Pattern] = []
+    recommendations: list[Recommendation] = []
+    notes: list[str] = []
+    for name, values in aligned.values.items():
+        findings = analyse_series(
+            name, values, aligned.start_ns, aligned.step_ns, request.sensitivity
+        )
+        notes.extend(findings.notes)
+        series_anomalies = [
+            Anomaly(
+                metric=name,
+                start=_instant(aligned.start_ns + found.start * aligned.step_ns),
+                end=_instant(aligned.start_ns + found.end * aligned.step_ns),
+                kind=found.kind,
+                score=round(found.score, 3),
+            )
+            for found in findings.anomalies
+        ]
+        series_patterns = _patterns(findings, aligned)
+        anomalies.extend(series_anomalies)
+        patterns.extend(series_patterns)
+        recommendations.extend(
+            recommend(
+                name,
+                findings.role,
+                series_anomalies,
+                series_patterns,
+                data_end,
+                _daily_levels(findings),
+            )
+        )
+    anomalies.sort(key=lambda anomaly: (anomaly.start, anomaly.metric))
     summary = AnalysisSummary(
         points=sum(len(values) for values in request.series.values()),
         metrics=list(request.series),
         start=_instant(int(timestamps.min())),
-        end=_instant(int(timestamps.max())),
+        end=data_end,
         span_seconds=(int(timestamps.max()) - int(timestamps.min())) / NANOS_PER_SECOND,
         resolution_seconds=aligned.step_ns / NANOS_PER_SECOND,
         aligned_points=aligned.length,
         missing_steps=aligned.missing_steps,
         duplicate_timestamps=aligned.duplicate_timestamps,
         sensitivity=request.sensitivity,
+        notes=notes,
     )
-    return PatternResponse(anomalies=[], patterns=[], recommendations=[], summary=summary)
+    return PatternResponse(
+        anomalies=anomalies, patterns=patterns, recommendations=recommendations, summary=summary
+    )

@@ -1,0 +1,417 @@
+"""The analysis of one aligned series: decomposition, then every detector in turn.
+
+Work happens in standardised units (value minus median, divided by a robust
+spread) so that series from 0.01 to 1e9 behave the same. A coarse copy of the
+series (block means, at most ~1,500 points) carries the slow analyses: cycles,
+level shifts, ramps and trend. The fine grid carries the residual in which
+spikes, dips and intermittent bursts are found.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reference.patterns.changes import (
+    LevelShift,
+    Ramp,
+    Trend,
+    difference_sigma,
+    find_level_shifts,
+    find_ramps,
+    overall_trend,
+    remove_ramps,
+    remove_steps,
+    robust_sigma,
+)
+from reference.patterns.excursions import Cluster, Excursion, cluster_excursions, find_excursions
+from reference.patterns.metric_roles import MetricRole, is_degradation, metric_role
+from reference.patterns.models import AnomalyKind, Sensitivity
+from reference.patterns.seasonality import (
+    SECONDS_PER_DAY,
+    SeasonalStructure,
+    detect_cycles,
+    period_slots,
+    seasonal_component,
+)
+
+NANOS_PER_SECOND = 1_000_000_000
+UPPER_DECILE_Z = 1.2816
+"""z of the 90th percentile of a standard normal distribution."""
+MIN_POINTS = 12
+"""Fewer observed points than this are too few to analyse."""
+COARSE_TARGET_POINTS = 1_500
+"""The coarse series has at most about this many points (keeps ruptures fast)."""
+MAX_ANOMALIES_PER_SERIES = 50
+"""Strongest anomalies kept per series; the response must stay small."""
+SHORT_EXCURSION_SECONDS = 2 * 3600
+"""Excursions up to this long are spikes or dips; longer ones are temporary level shifts."""
+CLUSTER_GAP_SECONDS = 2 * 3600
+"""Largest quiet gap inside an intermittent cluster."""
+SHIFT_MIN_SECONDS = 3 * 3600
+"""A level shift must hold for this long to count."""
+RAMP_MIN_SECONDS = 6 * 3600
+"""A gradual degradation must last this long."""
+MAX_RAMP_SHARE = 0.6
+"""A ramp spanning more of the series than this is its trend, not a degradation episode."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Detector bounds for one sensitivity, in robust standard deviations."""
+
+    spike: float
+    """|z| of an isolated spike or dip."""
+    candidate: float
+    """|z| of an excursion that may belong to an intermittent cluster."""
+    shift_coarse: float
+    """Level change against the coarse noise."""
+    shift_fine: float
+    """Level change against the point-to-point noise."""
+    ramp_rise: float
+    """Total rise of a ramp against the point-to-point noise."""
+    ramp_p_value: float
+    """Largest Mann-Kendall p-value of a ramp."""
+    trend_p_value: float
+    """Largest Mann-Kendall p-value of a whole-span trend."""
+
+
+SENSITIVITY_THRESHOLDS: dict[Sensitivity, Thresholds] = {
+    "low": Thresholds(
+        spike=7.0, candidate=5.0, shift_coarse=8.0, shift_fine=3.0, ramp_rise=5.0,
+        ramp_p_value=1e-6, trend_p_value=1e-3,
+    ),
+    "medium": Thresholds(
+        spike=5.0, candidate=3.5, shift_coarse=6.0, shift_fine=2.0, ramp_rise=3.0,
+        ramp_p_value=1e-4, trend_p_value=1e-2,
+    ),
+    "high": Thresholds(
+        spike=4.0, candidate=3.0, shift_coarse=4.0, shift_fine=1.5, ramp_rise=2.0,
+        ramp_p_value=1e-3, trend_p_value=5e-2,
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FoundAnomaly:
+    """An anomaly window on the fine grid."""
+
+    kind: AnomalyKind
+    start: int
+    end: int
+    """Inclusive fine indices."""
+    score: float
+    change: float = 0.0
+    """Signed size of the change in the metric's own units (shifts and ramps)."""
+
+
+@dataclass
+class SeriesFindings:
+    """Everything found in one series, in index and standardised terms."""
+
+    name: str
+    role: MetricRole
+    center: float
+    """Median of the raw values."""
+    spread: float
+    """Robust spread used for standardising (metric units per standardised unit)."""
+    coarse_factor: int
+    structure: SeasonalStructure = field(default_factory=lambda: SeasonalStructure(None, None))
+    shifts: list[tuple[int, LevelShift, float]] = field(default_factory=list)
+    """(fine index, shift, magnitude in fine sigmas)."""
+    ramps: list[Ramp] = field(default_factory=list)
+    trend: Trend | None = None
+    trend_significant: bool = False
+    anomalies: list[FoundAnomaly] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_units(self, standardised: float) -> float:
+        """A standardised level back in the metric's units."""
+        return standardised * self.spread + self.center
+
+
+def standardise(values: np.ndarray) -> tuple[float, float]:
+    """Median and a robust spread of the observed values (spread 0 means constant)."""
+    center = float(np.median(values))
+    q75, q25 = np.percentile(values, [75, 25])
+    for spread in (
+        (q75 - q25) / 1.349,
+        robust_sigma(values),
+        1.2533 * float(np.mean(np.abs(values - center))),
+    ):
+        if spread > 0.0 and math.isfinite(spread):
+            return center, float(spread)
+    return center, 0.0
+
+
+def coarse_factor_for(length: int, step_seconds: float) -> int:
+    """Block size so the coarse series has at most ~1,500 points, dividing a day when possible."""
+    minimum = max(1, math.ceil(length / COARSE_TARGET_POINTS))
+    if step_seconds > 0 and float(step_seconds).is_integer():
+        step = int(step_seconds)
+        for factor in range(minimum, minimum * 2 + 1):
+            if SECONDS_PER_DAY % (factor * step) == 0:
+                return factor
+    return minimum
+
+
+def block_means(values: np.ndarray, factor: int) -> np.ndarray:
+    """Means of consecutive blocks of `factor` values (the last block may be shorter)."""
+    if factor == 1:
+        return values.copy()
+    full = len(values) // factor * factor
+    means = values[:full].reshape(-1, factor).mean(axis=1)
+    if full < len(values):
+        means = np.append(means, values[full:].mean())
+    return means
+
+
+def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred rolling median that shrinks at the edges."""
+    window = max(1, min(window, len(values)))
+    return pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+
+
+def side_scaled(residual: np.ndarray, observed: np.ndarray, floor: float) -> np.ndarray:
+    """Robust z-scores with a separate scale above and below the median.
+
+    Latencies, error rates and counts are skewed: their upper tail is longer
+    than the lower one, so one symmetric MAD would call ordinary high values
+    spikes. Each side's scale comes from its own decile (10% contamination
+    leaves it intact), floored to avoid dividing by zero on flat stretches.
+    """
+    values = residual[observed]
+    low, middle, high = np.percentile(values, [10, 50, 90])
+    upper = max((high - middle) / UPPER_DECILE_Z, floor)
+    lower = max((middle - low) / UPPER_DECILE_Z, floor)
+    centred = residual - middle
+    return np.where(centred >= 0, centred / upper, centred / lower)
+
+
+def _segment_levels(values: np.ndarray, bounds: list[int], window: int) -> np.ndarray:
+    """Rolling median computed separately inside each segment, so shifts stay sharp."""
+    levels = np.empty_like(values)
+    for start, stop in itertools.pairwise(bounds):
+        levels[start:stop] = rolling_median(values[start:stop], window)
+    return levels
+
+
+def _refine_shift(series: np.ndarray, guess: int, radius: int) -> int:
+    """Fine index near `guess` where the mean on either side differs most."""
+    n = len(series)
+    low, high = max(1, guess - radius), min(n - 1, guess + radius)
+    if high <= low:
+        return guess
+    cumulative = np.concatenate(([0.0], np.cumsum(series)))
+    width = max(radius, 1)
+    best, best_gap = guess, -1.0
+    for split in range(low, high + 1):
+        left_start, right_stop = max(0, split - width), min(n, split + width)
+        left = (cumulative[split] - cumulative[left_start]) / (split - left_start)
+        right = (cumulative[right_stop] - cumulative[split]) / (right_stop - split)
+        gap = abs(right - left)
+        if gap > best_gap:
+            best, best_gap = split, gap
+    return best
+
+
+def analyse_series(
+    name: str,
+    values: np.ndarray,
+    start_ns: int,
+    step_ns: int,
+    sensitivity: Sensitivity,
+) -> SeriesFindings:
+    """Run every detector on one series of the aligned grid.
+
+    Args:
+        name: the metric's name (read for its role).
+        values: float64 on the grid, NaN where no sample fell.
+        start_ns: instant of the first slot.
+        step_ns: grid step.
+        sensitivity: which threshold set to use.
+    """
+    thresholds = SENSITIVITY_THRESHOLDS[sensitivity]
+    role = metric_role(name)
+    observed = np.isfinite(values)
+    n = len(values)
+    step_seconds = step_ns / NANOS_PER_SECOND
+    if observed.sum() < MIN_POINTS:
+        findings = SeriesFindings(name, role, 0.0, 1.0, 1)
+        findings.notes.append(
+            f"{name}: only {int(observed.sum())} observed points; at least {MIN_POINTS} are "
+            "needed to analyse a series"
+        )
+        return findings
+    center, spread = standardise(values[observed])
+    factor = coarse_factor_for(n, step_seconds)
+    findings = SeriesFindings(name, role, center, spread if spread > 0 else 1.0, factor)
+    if spread == 0.0:
+        findings.notes.append(f"{name}: constant at {center:g}; nothing to detect")
+        return findings
+
+    index = np.arange(n)
+    scaled = (values - center) / spread
+    filled = np.interp(index, index[observed], scaled[observed])
+    instants = start_ns + index.astype(np.int64) * step_ns
+
+    coarse = block_means(filled, factor)
+    coarse_step_seconds = step_seconds * factor
+    coarse_instants = start_ns + np.arange(len(coarse), dtype=np.int64) * step_ns * factor
+    per_day = SECONDS_PER_DAY / coarse_step_seconds
+    if float(coarse_step_seconds).is_integer():
+        structure = detect_cycles(coarse, coarse_instants, int(coarse_step_seconds))
+    else:
+        structure = SeasonalStructure(daily=None, weekly=None)
+    findings.structure = structure
+    coarse_seasonal = np.zeros(len(coarse))
+    if structure.weekly is not None:
+        slots = period_slots(coarse_instants, int(coarse_step_seconds), 7 * SECONDS_PER_DAY)
+        coarse_seasonal += structure.weekly.profile[slots]
+    if structure.daily is not None:
+        slots = period_slots(coarse_instants, int(coarse_step_seconds), SECONDS_PER_DAY)
+        coarse_seasonal += structure.daily.profile[slots]
+    deseasonalised = coarse - coarse_seasonal
+
+    level_window = (
+        max(3, round(per_day)) if len(coarse) >= 3 * per_day else max(3, len(coarse) // 4)
+    )
+    spread_floor = max(0.01 * float(np.ptp(np.percentile(scaled[observed], [1, 99]))), 1e-9)
+    coarse_sigma = max(
+        difference_sigma(deseasonalised),
+        robust_sigma(deseasonalised - rolling_median(deseasonalised, level_window)),
+        spread_floor / math.sqrt(factor),
+    )
+
+    # First pass: a level that ignores shifts, only to measure point-level noise.
+    coarse_centres = (np.arange(len(coarse)) * factor + (factor - 1) / 2.0).clip(max=n - 1)
+    level = np.interp(index, coarse_centres, rolling_median(deseasonalised, level_window))
+    seasonal = seasonal_component(structure, instants, filled - level, step_seconds)
+    fine_sigma = max(robust_sigma((scaled - level - seasonal)[observed]), spread_floor)
+
+    min_size = max(3, math.ceil(SHIFT_MIN_SECONDS / coarse_step_seconds))
+    shifts = find_level_shifts(
+        deseasonalised,
+        coarse_sigma,
+        min_size,
+        thresholds.shift_coarse,
+        thresholds.shift_fine,
+        fine_sigma,
+    )
+    fine_bounds = [0]
+    for shift in shifts:
+        guess = shift.index * factor
+        fine_index = _refine_shift(filled - seasonal, guess, factor * 2)
+        magnitude = abs(shift.after - shift.before) / fine_sigma
+        findings.shifts.append((fine_index, shift, magnitude))
+        fine_bounds.append(fine_index)
+    fine_bounds.append(n)
+    coarse_bounds = [0, *[shift.index for shift in shifts], len(coarse)]
+
+    # Second pass: levels per segment, then the residual the excursions live in.
+    segment_level = _segment_levels(deseasonalised, coarse_bounds, level_window)
+    level = np.empty(n)
+    for (c_start, c_stop), (f_start, f_stop) in zip(
+        itertools.pairwise(coarse_bounds),
+        itertools.pairwise(fine_bounds),
+        strict=True,
+    ):
+        level[f_start:f_stop] = np.interp(
+            index[f_start:f_stop], coarse_centres[c_start:c_stop], segment_level[c_start:c_stop]
+        )
+    seasonal = seasonal_component(structure, instants, filled - level, step_seconds)
+    residual = scaled - level - seasonal
+    fine_sigma = max(robust_sigma(residual[observed]), spread_floor)
+    z = side_scaled(residual, observed, spread_floor)
+
+    drift = remove_steps(deseasonalised, shifts)
+    day_points = max(5, round(per_day))
+    ramp_windows = (
+        [day_points, 4 * day_points] if len(coarse) >= 4 * per_day else [max(5, len(coarse) // 6)]
+    )
+    ramp_min = max(min(ramp_windows), math.ceil(RAMP_MIN_SECONDS / coarse_step_seconds))
+    for ramp in find_ramps(
+        drift, coarse_sigma, ramp_windows, ramp_min, thresholds.ramp_rise, thresholds.ramp_p_value
+    ):
+        # A ramp over most of the span is the series' trend, reported as such.
+        local = ramp.end - ramp.start + 1 <= MAX_RAMP_SHARE * len(coarse)
+        if local and abs(ramp.rise) >= thresholds.ramp_rise * fine_sigma:
+            findings.ramps.append(ramp)
+
+    # A trend over the whole span must hold beyond the ramps already reported.
+    findings.trend = overall_trend(remove_ramps(drift, findings.ramps), per_day)
+    if findings.trend is not None:
+        total = abs(findings.trend.slope) * len(drift)
+        findings.trend_significant = (
+            findings.trend.p_value <= thresholds.trend_p_value
+            and total >= 2.0 * coarse_sigma
+            and total >= fine_sigma
+        )
+
+    findings.anomalies = _anomalies(findings, z, n, factor, step_seconds, thresholds, fine_sigma)
+    return findings
+
+
+def _anomalies(
+    findings: SeriesFindings,
+    z: np.ndarray,
+    n: int,
+    factor: int,
+    step_seconds: float,
+    thresholds: Thresholds,
+    fine_sigma: float,
+) -> list[FoundAnomaly]:
+    """Turn shifts, ramps and residual excursions into anomaly windows."""
+    found: list[FoundAnomaly] = []
+    explained = np.zeros(n, dtype=bool)
+    for fine_index, shift, magnitude in findings.shifts:
+        end = min(n - 1, fine_index + factor)
+        change = (shift.after - shift.before) * findings.spread
+        found.append(FoundAnomaly("level_shift", fine_index, end, magnitude, change))
+        explained[max(0, fine_index - factor) : end + 1] = True
+    for ramp in findings.ramps:
+        change = ramp.rise * findings.spread
+        if not is_degradation(findings.role, change):
+            continue
+        start, end = ramp.start * factor, min(n - 1, (ramp.end + 1) * factor - 1)
+        found.append(
+            FoundAnomaly("gradual_degradation", start, end, abs(ramp.rise) / fine_sigma, change)
+        )
+
+    max_gap = 2
+    excursions = [
+        excursion
+        for excursion in find_excursions(z, thresholds.candidate, max_gap)
+        if not explained[excursion.start : excursion.end + 1].any()
+    ]
+    cluster_gap = max(3, math.ceil(CLUSTER_GAP_SECONDS / step_seconds))
+    clusters, isolated = cluster_excursions(excursions, n, cluster_gap)
+    found.extend(_cluster_anomaly(cluster) for cluster in clusters if cluster.score > 0)
+    short_points = max(3, math.ceil(SHORT_EXCURSION_SECONDS / step_seconds))
+    found.extend(
+        _excursion_anomaly(excursion, short_points)
+        for excursion in isolated
+        if abs(excursion.peak) >= thresholds.spike
+    )
+    found.sort(key=lambda anomaly: anomaly.score, reverse=True)
+    kept = found[:MAX_ANOMALIES_PER_SERIES]
+    kept.sort(key=lambda anomaly: (anomaly.start, anomaly.end))
+    return kept
+
+
+def _cluster_anomaly(cluster: Cluster) -> FoundAnomaly:
+    """An intermittent window from a cluster of excursions."""
+    return FoundAnomaly("intermittent", cluster.start, cluster.end, cluster.score)
+
+
+def _excursion_anomaly(excursion: Excursion, short_points: int) -> FoundAnomaly:
+    """A spike, dip or (when long) temporary level shift from one excursion."""
+    if excursion.end - excursion.start + 1 > short_points:
+        kind: AnomalyKind = "level_shift"
+    else:
+        kind = "spike" if excursion.peak > 0 else "dip"
+    return FoundAnomaly(kind, excursion.start, excursion.end, abs(excursion.peak))
