@@ -21,6 +21,7 @@ from vigil.load.scenario import (
     predict_feedback_scenario,
     random_labelled_rows,
 )
+from vigil.load.shards import run_load_sharded
 from vigil.load.statistics import (
     ErrorKind,
     LatencySummary,
@@ -59,4 +60,5 @@ __all__ = [
     "random_labelled_rows",
     "run_load",
     "run_load_async",
+    "run_load_sharded",
 ]

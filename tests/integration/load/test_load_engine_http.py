@@ -36,6 +36,7 @@ from vigil.load import (
     random_labelled_rows,
     run_load,
     run_load_async,
+    run_load_sharded,
 )
 
 SERVER = Path(__file__).with_name("load_target_server.py")
@@ -331,3 +332,23 @@ def test_a_run_leaves_no_task_and_no_socket_behind(target: str) -> None:
 
     assert leftover_tasks == 0
     assert open_sockets == 0
+
+
+def test_shards_in_separate_processes_merge_into_one_exact_result(target: str) -> None:
+    before = _server_stats(target)["received"].get("/delay", 0)
+
+    result = run_load_sharded(
+        target,
+        _profile(users=9, max_requests=301),
+        lambda shard: Scenario(
+            name="sharded", steps=(Step(name="only", path=f"/delay?ms={shard + 1}"),)
+        ),
+        shards=2,
+    )
+
+    assert result.shards == 2
+    assert result.users == 9
+    assert result.overall.count == 301
+    assert _server_stats(target)["received"]["/delay"] - before == 301
+    assert result.requests["only"].latency.min_ms is not None
+    assert result.requests["only"].latency.min_ms >= 0.99

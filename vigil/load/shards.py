@@ -1,0 +1,142 @@
+"""Split one load run over several worker processes and merge their histograms exactly.
+
+One Python process drives a few thousand requests per second at most; when the generator
+itself becomes the bottleneck (its CPU near 100 %), :func:`run_load_sharded` starts N forked
+processes, each running :func:`vigil.load.run_load` with its share of the users, arrival rate
+and request budget, and merges their results with :func:`vigil.load.merge_results`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable
+from multiprocessing.synchronize import Event as ProcessEvent
+
+from vigil.errors import ConfigError, RunError
+from vigil.load.config import LoadProfileConfig
+from vigil.load.engine import StopSignal, run_load
+from vigil.load.scenario import Scenario
+from vigil.load.statistics import LoadResult, merge_results
+
+MAX_SHARDS = 64
+_EXIT_MARGIN_SECONDS = 30.0
+"""How long after its duration a shard may take to report before it is terminated."""
+
+
+def _share(total: int, shards: int, index: int) -> int:
+    return total // shards + (1 if index < total % shards else 0)
+
+
+def shard_profile(profile: LoadProfileConfig, shards: int, index: int) -> LoadProfileConfig:
+    """The part of `profile` that shard `index` of `shards` runs (users and rates divided)."""
+    fields = profile.model_dump(exclude_unset=True)
+    fields["users"] = _share(profile.users, shards, index)
+    fields["max_requests"] = _share(profile.max_requests, shards, index)
+    if profile.arrival_rate is not None:
+        fields["arrival_rate"] = profile.arrival_rate / shards
+    if profile.spawn_rate is not None:
+        fields["spawn_rate"] = profile.spawn_rate / shards
+    if profile.connection_limit is not None:
+        fields["connection_limit"] = max(1, profile.connection_limit // shards)
+    if profile.seed is not None:
+        fields["seed"] = profile.seed + index
+    return LoadProfileConfig.model_validate(fields)
+
+
+def _run_shard(
+    base_url: str,
+    profile: LoadProfileConfig,
+    scenario: Scenario,
+    stop: ProcessEvent,
+    results: multiprocessing.Queue,
+    index: int,
+) -> None:
+    try:
+        results.put((index, run_load(base_url, profile, scenario, stop_event=stop), None))
+    except BaseException as exc:  # reported to the parent, which raises it as a RunError
+        results.put((index, None, f"{type(exc).__name__}: {exc}"))
+
+
+def run_load_sharded(
+    base_url: str,
+    profile: LoadProfileConfig,
+    scenario_for_shard: Callable[[int], Scenario],
+    *,
+    shards: int,
+    stop_event: StopSignal | None = None,
+) -> LoadResult:
+    """Run the load in `shards` forked processes and return their exactly merged result.
+
+    Args:
+        base_url: Origin of the target, e.g. ``http://127.0.0.1:8080``.
+        profile: The whole run's profile; users, rates and the request budget are divided.
+        scenario_for_shard: Builds shard i's scenario in the child, so each shard can draw its
+            own rows (a ground-truth stream is not shared between processes).
+        shards: Number of worker processes (1..64), at most ``profile.users``.
+        stop_event: Set it to stop every shard within about a second.
+
+    Raises:
+        ConfigError: `shards` is out of range.
+        RunError: a shard failed or did not report in time.
+    """
+    most = min(MAX_SHARDS, profile.users, profile.max_requests)
+    if not 1 <= shards <= most:
+        raise ConfigError(
+            f"shards ({shards}) must be between 1 and {most} "
+            "(at most 64, and not above the number of users or max_requests)"
+        )
+    # fork, so that the scenario factory (often a closure) reaches the children unpickled.
+    context = multiprocessing.get_context("fork")
+    stop = context.Event()
+    results: multiprocessing.Queue = context.Queue()
+    workers = [
+        context.Process(
+            target=_run_shard,
+            args=(
+                base_url,
+                shard_profile(profile, shards, i),
+                scenario_for_shard(i),
+                stop,
+                results,
+                i,
+            ),
+            name=f"vigil-load-shard-{i}",
+            daemon=True,
+        )
+        for i in range(shards)
+    ]
+    for worker in workers:
+        worker.start()
+    collected: dict[int, LoadResult] = {}
+    failures: list[str] = []
+    deadline = time.monotonic() + profile.duration_seconds + _EXIT_MARGIN_SECONDS
+    try:
+        while len(collected) + len(failures) < shards and time.monotonic() < deadline:
+            if stop_event is not None and stop_event.is_set():
+                stop.set()
+            try:
+                index, result, failure = results.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if failure is not None:
+                failures.append(f"shard {index}: {failure}")
+                stop.set()
+            else:
+                collected[index] = result
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join(timeout=5)
+    if failures:
+        raise RunError("load shards failed: " + "; ".join(failures))
+    if len(collected) < shards:
+        raise RunError(
+            f"only {len(collected)} of {shards} load shards reported within "
+            f"{profile.duration_seconds + _EXIT_MARGIN_SECONDS:g} s"
+        )
+    return merge_results([collected[i] for i in range(shards)])
