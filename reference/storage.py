@@ -1,0 +1,466 @@
+"""SQLModel tables of the service and the queries run against them (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel
+
+from reference.scoring import log_loss
+
+logger = logging.getLogger("reference.storage")
+
+
+def utc_now() -> datetime:
+    """Timezone-aware UTC now (SQLModel stores it as UTC on both backends)."""
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """Millisecond ISO-8601 in UTC with a ``Z`` suffix (naive values are UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+class Prediction(SQLModel, table=True):
+    """A served prediction, kept so later feedback can find what was served."""
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    features: str = Field(description="The request's features as JSON text.")
+    score: float
+    prediction: int
+    model_version: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Feedback(SQLModel, table=True):
+    """A true label, scored against the prediction it labels (prequential evaluation)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=64, unique=True)
+    label: int
+    score: float = Field(description="The score served with the labelled prediction.")
+    prediction: int
+    model_version: str = Field(max_length=32, index=True)
+    correct: int
+    log_loss: float
+    received_at: datetime = Field(default_factory=utc_now)
+
+
+class ModelVersion(SQLModel, table=True):
+    """A model version: initial, deployed, or created by a drift reset."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    number: int = Field(unique=True)
+    parent: str | None = Field(default=None, max_length=32)
+    reason: str = Field(max_length=16)
+    learning_rate: float
+    corrupt: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+    first_feedback_id: int = Field(description="Feedback after this id was served by it.")
+
+
+class ActiveModel(SQLModel, table=True):
+    """The single row naming the version every worker serves."""
+
+    id: int = Field(default=1, primary_key=True)
+    version: str = Field(max_length=32)
+    changed_at: datetime = Field(default_factory=utc_now)
+
+
+class ModelCheckpoint(SQLModel, table=True):
+    """A pickled learner state of one version, valid up to ``feedback_id``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=32, index=True)
+    feedback_id: int
+    created_at: datetime = Field(default_factory=utc_now)
+    state: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class Incident(SQLModel, table=True):
+    """A mirror of the supervisor's incident log."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(max_length=32)
+    action: str = Field(max_length=32)
+    detected_at: datetime
+    recovered_at: datetime | None = None
+    evidence: str = Field(description="Evidence as JSON text.")
+
+
+BACKED_UP_TABLES = [Prediction, Feedback, ModelVersion, ActiveModel, ModelCheckpoint, Incident]
+
+
+@dataclass(frozen=True)
+class EvaluationCounts:
+    """Count, correct predictions and summed log loss over some feedback."""
+
+    count: int
+    correct: int
+    log_loss_sum: float
+
+
+class Database:
+    """The service's database: one engine, the schema and every query the service runs."""
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 2.0, pool_size: int = 4) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = sa.create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
+                pool_size=pool_size,
+                max_overflow=4,
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = sa.create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=4,
+                pool_pre_ping=True,
+                pool_timeout=busy_timeout_s,
+                connect_args={"connect_timeout": max(1, round(busy_timeout_s))},
+            )
+        self._insert = sqlite.insert if self.is_sqlite else postgresql.insert
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent; several processes may race here)."""
+        try:
+            SQLModel.metadata.create_all(self.engine)
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            # Another process created the same table a moment earlier.
+            SQLModel.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def probe(self) -> None:
+        """Raise unless the database accepts a write transaction right now."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("ROLLBACK")
+            else:
+                conn.execute(sa.text("SELECT 1"))
+
+    def write_batch(
+        self, predictions: list[dict[str, Any]], feedback: list[dict[str, Any]]
+    ) -> list[str]:
+        """Insert predictions and feedback in one transaction.
+
+        Returns, per feedback row, ``"new"``, ``"duplicate"`` (already labelled) or
+        ``"unresolved"``: a row buffered while the database was away has no
+        ``score`` yet and is completed from its prediction, which may still sit in
+        another worker's buffer.
+        """
+        statuses: list[str] = []
+        with self.engine.begin() as conn:
+            if predictions:
+                conn.execute(
+                    self._insert(Prediction.__table__).on_conflict_do_nothing(), predictions
+                )
+            for row in feedback:
+                if row.get("score") is None:
+                    row = _complete_feedback(conn, row)
+                    if row is None:
+                        statuses.append("unresolved")
+                        continue
+                result = conn.execute(
+                    self._insert(Feedback.__table__)
+                    .values(**row)
+                    .on_conflict_do_nothing(index_elements=["request_id"])
+                )
+                statuses.append("new" if result.rowcount == 1 else "duplicate")
+        return statuses
+
+    def find_prediction(self, request_id: str) -> dict[str, Any] | None:
+        """The stored prediction with this id, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(Prediction.__table__).where(Prediction.request_id == request_id)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def feedback_after(self, after_id: int, limit: int) -> list[tuple[int, int, int, str]]:
+        """Feedback (id, label, correct, features JSON) with id > after_id, oldest first."""
+        query = (
+            sa.select(Feedback.id, Feedback.label, Feedback.correct, Prediction.features)
+            .join(Prediction, Prediction.request_id == Feedback.request_id)
+            .where(Feedback.id > after_id)
+            .order_by(Feedback.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(query)]
+
+    def max_feedback_id(self) -> int:
+        """The newest feedback id, 0 when there is none."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(Feedback.id))).scalar() or 0
+
+    def evaluation(self, window: int | None) -> EvaluationCounts:
+        """Prequential counts over the newest `window` feedback rows, or all when None."""
+        source = sa.select(Feedback.correct, Feedback.log_loss)
+        if window is not None:
+            source = source.order_by(Feedback.id.desc()).limit(window)
+        sub = source.subquery()
+        query = sa.select(sa.func.count(), sa.func.sum(sub.c.correct), sa.func.sum(sub.c.log_loss))
+        with self.engine.connect() as conn:
+            count, correct, loss = conn.execute(query).one()
+        return EvaluationCounts(int(count or 0), int(correct or 0), float(loss or 0.0))
+
+    def version_accuracy(self, version: str, newest: int) -> tuple[int, float | None]:
+        """Count and accuracy of the newest `newest` feedback served by `version`."""
+        sub = (
+            sa.select(Feedback.correct)
+            .where(Feedback.model_version == version)
+            .order_by(Feedback.id.desc())
+            .limit(newest)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            count, correct = conn.execute(
+                sa.select(sa.func.count(), sa.func.sum(sub.c.correct))
+            ).one()
+        count = int(count or 0)
+        return count, (int(correct or 0) / count if count else None)
+
+    def active_version(self) -> tuple[ModelVersion, datetime] | None:
+        """The version every worker should serve and when it became active."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(ModelVersion.__table__, ActiveModel.changed_at)
+                .join(ActiveModel, ActiveModel.version == ModelVersion.name)
+                .where(ActiveModel.id == 1)
+            ).first()
+        if row is None:
+            return None
+        values = dict(row._mapping)
+        changed_at = values.pop("changed_at")
+        return ModelVersion(**values), changed_at
+
+    def get_version(self, name: str) -> ModelVersion | None:
+        """One version by name."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(ModelVersion.__table__).where(ModelVersion.name == name)
+            ).first()
+        return ModelVersion(**row._mapping) if row else None
+
+    def list_versions(self) -> list[ModelVersion]:
+        """Every version, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ModelVersion.__table__).order_by(ModelVersion.number))
+            return [ModelVersion(**r._mapping) for r in rows]
+
+    def create_version(
+        self,
+        *,
+        parent: str | None,
+        reason: str,
+        learning_rate: float,
+        corrupt: bool,
+        state_for: Any,
+        name: str | None = None,
+        activate: bool = True,
+    ) -> str:
+        """Create a version with its first checkpoint and (by default) make it active.
+
+        ``state_for(name) -> (bytes, feedback_id)`` serialises the learner under the
+        chosen name. Names are ``v<number>`` unless `name` is given; a concurrent
+        creator taking the same number makes this retry with the next one.
+        """
+        for _attempt in range(5):
+            with self.engine.begin() as conn:
+                number = (conn.execute(sa.select(sa.func.max(ModelVersion.number))).scalar()) or 0
+                number += 1
+                chosen = name or f"v{number}"
+                state, feedback_id = state_for(chosen)
+                try:
+                    conn.execute(
+                        sa.insert(ModelVersion.__table__).values(
+                            name=chosen,
+                            number=number,
+                            parent=parent,
+                            reason=reason,
+                            learning_rate=learning_rate,
+                            corrupt=corrupt,
+                            created_at=utc_now(),
+                            first_feedback_id=feedback_id,
+                        )
+                    )
+                except sa.exc.IntegrityError:
+                    if name:
+                        raise
+                    continue
+                conn.execute(
+                    sa.insert(ModelCheckpoint.__table__).values(
+                        version=chosen, feedback_id=feedback_id, created_at=utc_now(), state=state
+                    )
+                )
+                if activate:
+                    _set_active(conn, self._insert, chosen)
+                return chosen
+        raise RuntimeError("could not allocate a model version name after 5 attempts")
+
+    def set_active(self, version: str) -> None:
+        """Make `version` the one every worker serves."""
+        with self.engine.begin() as conn:
+            _set_active(conn, self._insert, version)
+
+    def save_checkpoint(self, version: str, feedback_id: int, state: bytes) -> None:
+        """Store a learner state and keep only the three newest per version."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(ModelCheckpoint.__table__).values(
+                    version=version, feedback_id=feedback_id, created_at=utc_now(), state=state
+                )
+            )
+            keep = (
+                sa.select(ModelCheckpoint.id)
+                .where(ModelCheckpoint.version == version)
+                .order_by(ModelCheckpoint.id.desc())
+                .limit(3)
+            )
+            conn.execute(
+                sa.delete(ModelCheckpoint.__table__).where(
+                    ModelCheckpoint.version == version, ModelCheckpoint.id.not_in(keep)
+                )
+            )
+
+    def latest_checkpoint(self, version: str) -> bytes | None:
+        """The newest pickled state of `version`."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(ModelCheckpoint.state)
+                .where(ModelCheckpoint.version == version)
+                .order_by(ModelCheckpoint.id.desc())
+                .limit(1)
+            ).scalar()
+
+    def upsert_incident(self, record: dict[str, Any]) -> None:
+        """Insert or update one incident of the mirror table."""
+        values = {**record, "evidence": json.dumps(record["evidence"])}
+        stmt = self._insert(Incident.__table__).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"recovered_at": stmt.excluded.recovered_at, "evidence": stmt.excluded.evidence},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def export_to(self, path: Path) -> int:
+        """Write every table to a gzipped JSON-lines file; returns the feedback count."""
+        feedback_count = 0
+        with gzip.open(path, "wt", encoding="utf-8") as out, self.engine.connect() as conn:
+            for model in BACKED_UP_TABLES:
+                table = model.__table__
+                for row in conn.execute(sa.select(table)):
+                    values = {k: _to_json(v) for k, v in row._mapping.items()}
+                    out.write(json.dumps({"table": table.name, "row": values}) + "\n")
+                    if model is Feedback:
+                        feedback_count += 1
+        return feedback_count
+
+    def import_from(self, path: Path) -> int:
+        """Replace every table's content with a file written by :meth:`export_to`."""
+        tables = {m.__table__.name: m.__table__ for m in BACKED_UP_TABLES}
+        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
+        with gzip.open(path, "rt", encoding="utf-8") as source:
+            for line in source:
+                item = json.loads(line)
+                table = tables[item["table"]]
+                rows[item["table"]].append(
+                    {k: _from_json(table.c[k].type, v) for k, v in item["row"].items()}
+                )
+        with self.engine.begin() as conn:
+            for model in reversed(BACKED_UP_TABLES):
+                conn.execute(sa.delete(model.__table__))
+            for model in BACKED_UP_TABLES:
+                name = model.__table__.name
+                if rows[name]:
+                    conn.execute(sa.insert(model.__table__), rows[name])
+            if not self.is_sqlite:
+                # Restored explicit ids must not collide with the next generated ones.
+                for model in (Feedback, ModelCheckpoint):
+                    table = model.__table__.name
+                    conn.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                        )
+                    )
+        return len(rows[Feedback.__table__.name])
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the writer; FULL makes each commit durable
+    # (group commit keeps the number of fsyncs small).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _set_active(conn: sa.Connection, insert: Any, version: str) -> None:
+    stmt = insert(ActiveModel.__table__).values(id=1, version=version, changed_at=utc_now())
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={"version": stmt.excluded.version, "changed_at": stmt.excluded.changed_at},
+    )
+    conn.execute(stmt)
+
+
+def _complete_feedback(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any] | None:
+    prediction = conn.execute(
+        sa.select(Prediction.score, Prediction.prediction, Prediction.model_version).where(
+            Prediction.request_id == row["request_id"]
+        )
+    ).first()
+    if prediction is None:
+        return None
+    score, predicted, version = prediction
+    label = row["label"]
+    return {
+        "request_id": row["request_id"],
+        "label": label,
+        "received_at": row["received_at"],
+        "score": score,
+        "prediction": predicted,
+        "model_version": version,
+        "correct": int(predicted == label),
+        "log_loss": log_loss(score, label),
+    }
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _from_json(column_type: sa.types.TypeEngine, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(column_type, sa.DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column_type, sa.LargeBinary):
+        return bytes.fromhex(value)
+    return value
