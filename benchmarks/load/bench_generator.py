@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import uvloop
 
 from vigil.load import LoadProfileConfig, Scenario, Step, run_load
@@ -110,24 +111,29 @@ def main() -> None:
     args = parser.parse_args()
     process, base_url = start_server()
     rows: dict[str, list[dict[str, float]]] = {"vigil": [], "httpx": []}
+    me = psutil.Process()
     try:
         for repeat in range(args.repeats):
             for engine in ("vigil", "httpx"):
+                cpu_before = sum(me.cpu_times()[:2])
                 if engine == "vigil":
                     row = run_vigil(base_url, args.users, args.requests)
                 else:
                     row = run_httpx(base_url, args.users, args.httpx_requests or args.requests)
+                cpu = sum(me.cpu_times()[:2]) - cpu_before
+                row["client_cpu_us_per_request"] = round(cpu / max(row["requests"], 1) * 1e6, 1)
                 rows[engine].append(row)
                 print(json.dumps({"engine": engine, "repeat": repeat, **row}), flush=True)
     finally:
         process.terminate()
         process.wait(timeout=10)
     print(f"\nmedians over {args.repeats} repetitions, {args.users} users, no think time")
-    print("| engine | req/s | p50 ms | p99 ms | errors |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| engine | req/s | client CPU µs/request | p50 ms | p99 ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for engine, measured in rows.items():
         print(
             f"| {engine} | {statistics.median(r['rps'] for r in measured):.0f} "
+            f"| {statistics.median(r['client_cpu_us_per_request'] for r in measured):.0f} "
             f"| {statistics.median(r['p50_ms'] for r in measured):.2f} "
             f"| {statistics.median(r['p99_ms'] for r in measured):.2f} "
             f"| {sum(r['errors'] for r in measured):.0f} |"
