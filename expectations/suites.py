@@ -24,6 +24,7 @@ from vigil.synth.config import LABEL_KINDS, METRIC_NAMES, SECONDS_PER_DAY
 
 if TYPE_CHECKING:
     import great_expectations as gx
+    from great_expectations.expectations.expectation import Expectation
 
 # Physical ranges the suite enforces; None = no upper bound.
 RATIO_METRICS = ("error_rate", "cpu_utilization", "model_accuracy")
@@ -80,48 +81,47 @@ def build_synthetic_metrics_suite(
     )
 
     samples_per_day = SECONDS_PER_DAY // resolution_seconds
-    suite = gx.ExpectationSuite(
-        name="synthetic_metrics",
-        meta={"notes": "vigil's synthetic metrics history: schema, ranges, spacing, seasonality"},
+    name, notes = (
+        "synthetic_metrics",
+        "vigil's synthetic metrics history: schema, ranges, spacing, seasonality",
     )
+    rules: list[Expectation] = []
     expect = gx.expectations
-    suite.add_expectation(
+    rules.append(
         expect.ExpectTableColumnsToMatchOrderedList(column_list=["timestamp", *METRIC_NAMES])
     )
-    suite.add_expectation(expect.ExpectTableRowCountToBeBetween(min_value=2 * samples_per_day))
+    rules.append(expect.ExpectTableRowCountToBeBetween(min_value=2 * samples_per_day))
     # Pandas reports a timezone-aware column's values as Timestamp; a naive one as datetime64.
-    suite.add_expectation(
-        expect.ExpectColumnValuesToBeOfType(column="timestamp", type_="Timestamp")
-    )
-    suite.add_expectation(expect.ExpectColumnValuesToNotBeNull(column="timestamp"))
-    suite.add_expectation(expect.ExpectColumnValuesToBeUnique(column="timestamp"))
-    suite.add_expectation(
-        expect.ExpectColumnValuesToBeIncreasing(column="timestamp", strictly=True)
-    )
-    suite.add_expectation(
+    rules.append(expect.ExpectColumnValuesToBeOfType(column="timestamp", type_="Timestamp"))
+    rules.append(expect.ExpectColumnValuesToNotBeNull(column="timestamp"))
+    rules.append(expect.ExpectColumnValuesToBeUnique(column="timestamp"))
+    rules.append(expect.ExpectColumnValuesToBeIncreasing(column="timestamp", strictly=True))
+    rules.append(
         ExpectColumnValuesToBeEvenlySpaced(column="timestamp", step_seconds=resolution_seconds)
     )
     for metric in METRIC_NAMES:
         type_ = "int64" if metric in INTEGER_METRICS else "float64"
-        suite.add_expectation(expect.ExpectColumnValuesToBeOfType(column=metric, type_=type_))
-        suite.add_expectation(expect.ExpectColumnValuesToNotBeNull(column=metric))
+        rules.append(expect.ExpectColumnValuesToBeOfType(column=metric, type_=type_))
+        rules.append(expect.ExpectColumnValuesToNotBeNull(column=metric))
         if metric in RATIO_METRICS:
-            suite.add_expectation(
+            rules.append(
                 expect.ExpectColumnValuesToBeBetween(column=metric, min_value=0, max_value=1)
             )
         else:
-            suite.add_expectation(expect.ExpectColumnValuesToBeBetween(column=metric, min_value=0))
-    suite.add_expectation(
+            rules.append(expect.ExpectColumnValuesToBeBetween(column=metric, min_value=0))
+    rules.append(
         expect.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="latency_p95_ms", column_B="latency_p50_ms", or_equal=True
         )
     )
-    suite.add_expectation(
+    rules.append(
         ExpectColumnAutocorrelationAtLagToBeAbove(
             column="request_rate", lag=samples_per_day, min_value=min_daily_autocorrelation
         )
     )
-    return suite
+    # Built from the full list: adding one by one to a suite whose name the context already
+    # holds would re-save it after every expectation.
+    return gx.ExpectationSuite(name=name, expectations=rules, meta={"notes": notes})
 
 
 def build_synthetic_metric_labels_suite(
@@ -135,34 +135,33 @@ def build_synthetic_metric_labels_suite(
     """
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(
-        name="synthetic_metric_labels",
-        meta={"notes": "ground truth of the metrics history: windows inside the data"},
+    name, notes = (
+        "synthetic_metric_labels",
+        "ground truth of the metrics history: windows inside the data",
     )
+    rules: list[Expectation] = []
     expect = gx.expectations
-    suite.add_expectation(
+    rules.append(
         expect.ExpectTableColumnsToMatchOrderedList(column_list=["metric", "start", "end", "kind"])
     )
     for column in ("metric", "start", "end", "kind"):
-        suite.add_expectation(expect.ExpectColumnValuesToNotBeNull(column=column))
-    suite.add_expectation(
-        expect.ExpectColumnValuesToBeInSet(column="metric", value_set=list(METRIC_NAMES))
-    )
-    suite.add_expectation(
-        expect.ExpectColumnValuesToBeInSet(column="kind", value_set=list(LABEL_KINDS))
-    )
+        rules.append(expect.ExpectColumnValuesToNotBeNull(column=column))
+    rules.append(expect.ExpectColumnValuesToBeInSet(column="metric", value_set=list(METRIC_NAMES)))
+    rules.append(expect.ExpectColumnValuesToBeInSet(column="kind", value_set=list(LABEL_KINDS)))
     for column in ("start", "end"):
-        suite.add_expectation(
+        rules.append(
             expect.ExpectColumnValuesToBeBetween(
                 column=column, min_value=data_start.isoformat(), max_value=data_end.isoformat()
             )
         )
-    suite.add_expectation(
+    rules.append(
         expect.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="end", column_B="start", or_equal=True
         )
     )
-    return suite
+    # Built from the full list: adding one by one to a suite whose name the context already
+    # holds would re-save it after every expectation.
+    return gx.ExpectationSuite(name=name, expectations=rules, meta={"notes": notes})
 
 
 def build_learning_effectiveness_suite(days: int = 30) -> gx.ExpectationSuite:
@@ -173,29 +172,28 @@ def build_learning_effectiveness_suite(days: int = 30) -> gx.ExpectationSuite:
     """
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(
-        name="learning_effectiveness",
-        meta={"notes": "per-day quality of the target and its improvement with a CI"},
+    name, notes = (
+        "learning_effectiveness",
+        "per-day quality of the target and its improvement with a CI",
     )
+    rules: list[Expectation] = []
     expect = gx.expectations
-    suite.add_expectation(expect.ExpectTableColumnsToMatchSet(column_set=list(LEARNING_COLUMNS)))
-    suite.add_expectation(expect.ExpectTableRowCountToEqual(value=days))
-    suite.add_expectation(expect.ExpectColumnValuesToBeUnique(column="day"))
-    suite.add_expectation(
+    rules.append(expect.ExpectTableColumnsToMatchSet(column_set=list(LEARNING_COLUMNS)))
+    rules.append(expect.ExpectTableRowCountToEqual(value=days))
+    rules.append(expect.ExpectColumnValuesToBeUnique(column="day"))
+    rules.append(
         expect.ExpectColumnValuesToBeBetween(column="day", min_value=0, max_value=days - 1)
     )
     for column in ("day", "accuracy", "log_loss", "count"):
-        suite.add_expectation(expect.ExpectColumnValuesToNotBeNull(column=column))
-    suite.add_expectation(
-        expect.ExpectColumnValuesToBeBetween(column="accuracy", min_value=0, max_value=1)
-    )
-    suite.add_expectation(
+        rules.append(expect.ExpectColumnValuesToNotBeNull(column=column))
+    rules.append(expect.ExpectColumnValuesToBeBetween(column="accuracy", min_value=0, max_value=1))
+    rules.append(
         expect.ExpectColumnValuesToBeBetween(column="log_loss", min_value=0, max_value=MAX_LOG_LOSS)
     )
-    suite.add_expectation(expect.ExpectColumnValuesToBeBetween(column="count", min_value=1))
+    rules.append(expect.ExpectColumnValuesToBeBetween(column="count", min_value=1))
     for column in LEARNING_STATISTICS:
-        suite.add_expectation(expect.ExpectColumnValuesToNotBeNull(column=column))
-        suite.add_expectation(
+        rules.append(expect.ExpectColumnValuesToNotBeNull(column=column))
+        rules.append(
             expect.ExpectColumnValuesToBeBetween(
                 column=column, min_value=-STATISTIC_BOUND, max_value=STATISTIC_BOUND
             )
@@ -204,12 +202,14 @@ def build_learning_effectiveness_suite(days: int = 30) -> gx.ExpectationSuite:
         ("improvement_ci_low", "improvement_ci_high"),
         ("slope_ci_low", "slope_ci_high"),
     ):
-        suite.add_expectation(
+        rules.append(
             expect.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=high, column_B=low, or_equal=True
             )
         )
-    return suite
+    # Built from the full list: adding one by one to a suite whose name the context already
+    # holds would re-save it after every expectation.
+    return gx.ExpectationSuite(name=name, expectations=rules, meta={"notes": notes})
 
 
 SUITE_BUILDERS: dict[str, Callable[..., Any]] = {

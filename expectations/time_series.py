@@ -69,7 +69,9 @@ class ExpectColumnAutocorrelationAtLagToBeAbove(ColumnAggregateExpectation):
     """
 
     lag: int
-    min_value: float = 0.3
+    # Required, not defaulted: GX leaves defaults out of the stored configuration, and the
+    # bound should be visible in every report.
+    min_value: float
 
     metric_dependencies = ("column.autocorrelation_at_lag",)
     success_keys = ("lag", "min_value")
@@ -83,7 +85,7 @@ class ExpectColumnAutocorrelationAtLagToBeAbove(ColumnAggregateExpectation):
         execution_engine: Any = None,
     ) -> dict:
         observed = metrics.get("column.autocorrelation_at_lag")
-        bound = self.configuration.kwargs.get("min_value", self.min_value)
+        bound = self.configuration.kwargs["min_value"]
         success = observed is not None and observed > bound
         return {"success": success, "result": {"observed_value": observed}}
 
