@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import shutil
 import signal
@@ -306,6 +307,12 @@ class Supervisor:
                 os.kill(handle.pid, signal.SIGKILL)
                 handle.process.join(2)
         self.workers.clear()
+        # The fork server would exit on its own once we are gone; stopping it
+        # here makes the whole tree end before we do.
+        server = getattr(multiprocessing.forkserver, "_forkserver", None)
+        stop = getattr(server, "_stop", None)
+        if stop is not None:
+            stop()
 
     # -- incidents -----------------------------------------------------------
 

@@ -167,3 +167,25 @@ def service_factory(tmp_path: Path) -> Iterator:
     finally:
         for service in started:
             stop_service(service)
+
+
+HEALING_ARGS = (
+    "--check-interval-s", "0.2",
+    "--hang-timeout-s", "1.5",
+    "--max-worker-rss-mb", "450",
+    "--error-rate-window-s", "2",
+    "--error-rate-min-requests", "10",
+    "--regression-window", "30",
+    "--db-probe-timeout-s", "0.5",
+)  # fmt: skip
+"""Tight detection bounds so each self-healing test takes seconds."""
+
+
+@pytest.fixture(scope="module")
+def healing_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceService]:
+    """A service with tight healing bounds, shared by one test module."""
+    service = start_service(tmp_path_factory.mktemp("reference-healing"), *HEALING_ARGS)
+    try:
+        yield service
+    finally:
+        stop_service(service)
