@@ -162,8 +162,8 @@ def generate_learning_stream(config: LearningStreamConfig, seed: int) -> Learnin
             day=drift.day,
             kind=drift.kind,
             width_days=drift.width_days,
-            start=(start + pd.Timedelta(days=drift.window[0])).to_pydatetime(),
-            end=(start + pd.Timedelta(days=drift.window[1])).to_pydatetime(),
+            start=(start + pd.Timedelta(days=drift.window[0]).round("us")).to_pydatetime(),
+            end=(start + pd.Timedelta(days=drift.window[1]).round("us")).to_pydatetime(),
             from_concept=concepts[index],
             to_concept=concepts[index + 1],
         )
