@@ -67,7 +67,7 @@ def validate(
     error: str | None = None
     target = None
     try:
-        target = start_target(config.target, Path(".vigil") / "targets" / run_id)
+        target = start_target(config.target, config.work_dir / "targets" / run_id)
         suite_run = SuiteRun(**run.model_dump(), endpoint=target.endpoint)
         for name in chosen:
             SUITE_FLOWS[name](suite_run, getattr(config.suites, name))
@@ -81,7 +81,10 @@ def validate(
         raise
     finally:
         if target is not None:
-            stop_target(target)
+            try:
+                stop_target(target)
+            finally:
+                target.stop()  # idempotent; stops it even when the task could not run
 
     decided = criteria(run, config.criteria, error)
     logger.info("Run %s: verdict %s; reports in %s", run_id, decided.value, run.report_dir)

@@ -384,6 +384,9 @@ class VigilConfig(StrictModel):
 
     profile: str = Field(default="development", description="The profile this was merged for.")
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of every random choice.")
+    work_dir: Path = Field(
+        default=Path(".vigil"), description="vigil's working folder: each target's data and log."
+    )
     store: StoreConfig = Field(default_factory=StoreConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     target: TargetConfig

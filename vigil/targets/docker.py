@@ -80,10 +80,11 @@ class DockerTarget(Target):
         }
         volumes[str(self.workdir)] = {"bind": str(self.workdir), "mode": "rw"}
         try:
-            self._container = client.containers.run(
+            # Never pull: `containers.run` would reach for a registry when the image is absent.
+            client.images.get(self.config.image)
+            self._container = client.containers.create(
                 self.config.image,
                 command=command,
-                detach=True,
                 network_mode="host",
                 environment=env,
                 volumes=volumes,
@@ -91,6 +92,7 @@ class DockerTarget(Target):
                 labels={LABEL: self.config.name},
                 working_dir=str(self.workdir),
             )
+            self._container.start()
         except ImageNotFound as exc:
             raise TargetUnavailableError(
                 f"image {self.config.image!r} is not present locally; build or load it first "

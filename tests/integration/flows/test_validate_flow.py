@@ -1,0 +1,141 @@
+"""The validate flow on a real Prefect server, against real services, with a real store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from flows.validate import validate
+from vigil.criteria import Verdict
+from vigil.results import Status
+from vigil.store import RunStatus, Store
+
+BREAKER = Path(__file__).with_name("contract_breaker.py")
+ONLY_INTEGRATION = {
+    name: {"enabled": False}
+    for name in (
+        "p95_latency_within_budget",
+        "learning_improves_over_30_days",
+        "mttr_within_budget",
+        "pattern_accuracy",
+        "availability",
+    )
+}
+
+
+def write_config(tmp_path: Path, **overrides: object) -> Path:
+    base = {
+        "work_dir": str(tmp_path / "work"),
+        "store": {"url": f"sqlite:///{tmp_path / 'vigil.db'}"},
+        "reports": {"dir": str(tmp_path / "reports")},
+        "suites": {"integration": {"feedback_rounds": 20}},
+    }
+    base.update(overrides)
+    path = tmp_path / "vigil.yaml"
+    path.write_text(yaml.safe_dump(base), encoding="utf-8")
+    return path
+
+
+def processes_under(folder: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if str(folder) in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def assert_no_process_left(folder: Path) -> None:
+    deadline = time.monotonic() + 20
+    while processes_under(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_under(folder) == []
+
+
+def test_reference_passes_integration_but_the_verdict_is_incomplete(tmp_path: Path) -> None:
+    summary = validate(config_path=str(write_config(tmp_path)))
+
+    assert summary.verdict is Verdict.INCOMPLETE
+    store = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}")
+    run = store.get_run(summary.run_id)
+    assert (run.status, run.verdict) == (RunStatus.COMPLETED, "incomplete")
+    [suite] = store.suites(summary.run_id)
+    assert suite.suite == "integration"
+    assert {c.name: c.status for c in suite.checks} == {
+        "health_reports_ok": Status.PASSED,
+        "metrics_exposed_in_prometheus_format": Status.PASSED,
+        "predictions_served": Status.PASSED,
+        "feedback_accepted": Status.PASSED,
+        "evaluation_count_matches_feedback": Status.PASSED,
+        "model_version_reported": Status.PASSED,
+        "bad_requests_rejected_with_4xx": Status.PASSED,
+    }
+    counted = next(c for c in suite.checks if c.name == "evaluation_count_matches_feedback")
+    assert counted.measured == {"count_rise": 20.0, "labels_accepted": 20.0}
+    criteria = {c.name: c.status for c in store.criteria(summary.run_id)}
+    assert criteria["integration_pass_rate"] == "passed"
+    assert criteria["p95_latency_within_budget"] == "not_evaluated"
+
+    report = json.loads((summary.report_dir / "report.json").read_text())
+    assert report["verdict"] == "incomplete"
+    assert report["suites"]["integration"]["status"] == "passed"
+    for name in ("report.html", "results.csv", "junit.xml"):
+        assert (summary.report_dir / name).stat().st_size > 0
+    assert_no_process_left(tmp_path / "work")
+
+
+def test_verdict_passes_when_every_enabled_criterion_is_measured_and_met(tmp_path: Path) -> None:
+    summary = validate(config_path=str(write_config(tmp_path, criteria=ONLY_INTEGRATION)))
+    assert summary.verdict is Verdict.PASSED
+
+
+def test_a_target_that_breaks_the_contract_fails(tmp_path: Path) -> None:
+    breaker = {
+        "kind": "process",
+        "name": "breaker",
+        "command": ["{python}", str(BREAKER), "{port}"],
+        "capabilities": ["health", "metrics", "predict", "feedback", "evaluation"],
+    }
+    config = write_config(tmp_path, target=breaker, criteria=ONLY_INTEGRATION)
+    summary = validate(config_path=str(config))
+
+    assert summary.verdict is Verdict.FAILED
+    [suite] = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}").suites(summary.run_id)
+    checks = {c.name: c for c in suite.checks}
+    assert checks["evaluation_count_matches_feedback"].status is Status.FAILED
+    assert (
+        "count rose by 10, 20 labels were accepted"
+        in checks["evaluation_count_matches_feedback"].message
+    )
+    assert checks["bad_requests_rejected_with_4xx"].status is Status.FAILED
+    assert "malformed_json: 500" in checks["bad_requests_rejected_with_4xx"].message
+    assert checks["predictions_served"].status is Status.PASSED
+    assert_no_process_left(tmp_path)
+
+
+def test_a_target_that_cannot_start_is_an_error_with_a_report(tmp_path: Path) -> None:
+    broken = {
+        "kind": "process",
+        "name": "broken",
+        "command": ["{python}", "-c", "raise SystemExit('cannot bind: port in use')"],
+    }
+    summary = validate(config_path=str(write_config(tmp_path, target=broken)))
+
+    assert summary.verdict is Verdict.ERROR
+    run = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}").get_run(summary.run_id)
+    assert run.status == RunStatus.ERROR
+    assert "TargetUnavailableError" in run.error and "cannot bind: port in use" in run.error
+    report = json.loads((summary.report_dir / "report.json").read_text())
+    assert report["verdict"] == "error"
+    assert report["suites"] == {}
+
+
+def test_unknown_suite_is_a_configuration_error(tmp_path: Path) -> None:
+    from vigil.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown suite"):
+        validate(config_path=str(write_config(tmp_path)), suites=["performanse"])
