@@ -92,6 +92,10 @@ class ExpectationsFailedError(DataValidationError):
             + where
         )
 
+    def __reduce__(self) -> tuple[type[ExpectationsFailedError], tuple[ExpectationReport]]:
+        # Rebuild from the report when unpickled (Prefect may serialise a failed task's error).
+        return (type(self), (self.report,))
+
 
 def open_validation_context() -> AbstractDataContext:
     """The process's ephemeral GX context, created on first use with vigil's rules registered."""
@@ -225,6 +229,19 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _exception_messages(info: Any) -> list[str]:
+    """Messages of the exceptions GX caught for one expectation.
+
+    GX reports them either flat (``{"raised_exception": ..., "exception_message": ...}``) or,
+    when a metric failed, keyed by the metric's configuration id.
+    """
+    if not isinstance(info, dict):
+        return []
+    if "raised_exception" in info:
+        return [str(info.get("exception_message"))] if info["raised_exception"] else []
+    return sorted({message for nested in info.values() for message in _exception_messages(nested)})
+
+
 def _check_from(outcome: ExpectationValidationResult) -> CheckResult:
     """Turn one GX expectation result into a vigil check named `<type>[:<column>]`."""
     configuration = outcome.expectation_config
@@ -275,12 +292,11 @@ def _check_from(outcome: ExpectationValidationResult) -> CheckResult:
             f"{result['unexpected_count']} of {result.get('element_count')} rows unexpected"
             + (f" (e.g. {examples})" if examples else "")
         )
-    exception = outcome.exception_info or {}
-    raised = exception.get("raised_exception") if isinstance(exception, dict) else False
+    errors = _exception_messages(outcome.exception_info)
     expectation = f"{name}({rule})" if rule else name
-    if raised:
+    if errors:
         status = Status.ERROR
-        message = f"{expectation} could not be evaluated: {exception.get('exception_message')}"
+        message = f"{expectation} could not be evaluated: {'; '.join(errors)}"
     elif outcome.success:
         status = Status.PASSED
         message = f"{expectation} passed" + (f": {'; '.join(seen)}" if seen else "")

@@ -282,3 +282,21 @@ def test_unknown_suite_is_a_config_error(validate, history: MetricsHistory) -> N
 
     with pytest.raises(ConfigError, match="unknown expectation suite 'metrics'"):
         validate(history.frame, "metrics")
+
+
+def test_missing_column_fails_the_schema_and_errors_its_checks(
+    validate, history: MetricsHistory
+) -> None:
+    report = validate(history.frame.drop(columns="queue_depth"), "synthetic_metrics")
+    statuses = {check.name: check.status for check in report.failures}
+    assert statuses["expect_table_columns_to_match_ordered_list"] is Status.FAILED
+    assert statuses["expect_column_values_to_not_be_null:queue_depth"] is Status.ERROR
+    assert {name for name in statuses if name != "expect_table_columns_to_match_ordered_list"} == {
+        "expect_column_values_to_not_be_null:queue_depth",
+        "expect_column_values_to_be_between:queue_depth",
+        "expect_column_values_to_be_of_type:queue_depth",
+    }
+    error = next(c for c in report.failures if c.name.endswith("not_be_null:queue_depth"))
+    assert 'The column "queue_depth" in BatchData does not exist' in error.message
+    with pytest.raises(DataValidationError, match="queue_depth"):
+        report.raise_if_failed()
