@@ -237,19 +237,18 @@ def _hinge(series: np.ndarray, low: int, high: int, anchor: int, onset: bool) ->
     first, last = (low, max(anchor, high)) if onset else (min(anchor, low), high)
     y = series[first : last + 1]
     t = np.arange(first, last + 1, dtype=np.float64)
-    best, best_cost = low, np.inf
-    for bend in range(low, high + 1):
-        ramp = np.maximum(0.0, t - bend) if onset else np.minimum(0.0, t - bend)
-        design = np.column_stack((np.ones_like(t), ramp))
-        coefficients, residuals, *_ = np.linalg.lstsq(design, y, rcond=None)
-        cost = (
-            float(residuals[0])
-            if len(residuals)
-            else float(np.sum((design @ coefficients - y) ** 2))
-        )
-        if cost < best_cost:
-            best, best_cost = bend, cost
-    return best
+    bends = np.arange(low, high + 1, dtype=np.float64)
+    offsets = t[None, :] - bends[:, None]
+    ramp = np.maximum(0.0, offsets) if onset else np.minimum(0.0, offsets)
+    # Least squares of y on [1, ramp] for every bend at once: the residual sum
+    # of squares is var(y) - cov(ramp, y)^2 / var(ramp), all as sums.
+    count = len(y)
+    ramp_sum = ramp.sum(axis=1)
+    ramp_var = (ramp * ramp).sum(axis=1) - ramp_sum**2 / count
+    ramp_cov = ramp @ y - ramp_sum * y.sum() / count
+    with np.errstate(invalid="ignore", divide="ignore"):
+        explained = np.where(ramp_var > 0, ramp_cov**2 / ramp_var, 0.0)
+    return int(bends[int(np.argmax(explained))])
 
 
 def _runs(sign: np.ndarray) -> list[tuple[int, int, int]]:

@@ -89,13 +89,18 @@ def cluster_excursions(
     clusters: list[Cluster] = []
     isolated: list[Excursion] = []
     rate = len(excursions) / max(length, 1)
+    starts = np.array([excursion.start for excursion in excursions])
     for group in groups:
         duration = group[-1].end - group[0].start + 1 + gap_limit
         # How surprising is this many excursions in this little time, at the
         # series' own excursion rate? Scaled by how many such windows the
         # series holds, so long series do not produce clusters by chance.
         chance = stats.poisson.sf(len(group) - 1, rate * duration) * length / duration
-        if len(group) >= MIN_CLUSTER_SIZE and chance <= MAX_CHANCE_CLUSTERS:
+        # Regular trains of excursions (two spikes every 8 hours) are not
+        # Poisson; for them, compare with the densest window elsewhere.
+        densest = _densest_elsewhere(starts, group[0].start, group[-1].end, duration)
+        denser_than_ever = densest >= 2 and len(group) >= 2 * densest
+        if len(group) >= MIN_CLUSTER_SIZE and (chance <= MAX_CHANCE_CLUSTERS or denser_than_ever):
             peaks = np.abs([member.peak for member in group])
             clusters.append(
                 Cluster(
@@ -108,3 +113,12 @@ def cluster_excursions(
         else:
             isolated.extend(group)
     return clusters, isolated
+
+
+def _densest_elsewhere(starts: np.ndarray, first: int, last: int, duration: int) -> int:
+    """Most excursion starts in any window of `duration` points outside ``[first, last]``."""
+    outside = starts[(starts < first) | (starts > last)]
+    if len(outside) == 0:
+        return 0
+    counts = np.searchsorted(outside, outside + duration, side="left") - np.arange(len(outside))
+    return int(counts.max())

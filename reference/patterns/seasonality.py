@@ -17,15 +17,22 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.stattools import acf
 
+SECONDS_PER_HOUR = 3_600
 SECONDS_PER_DAY = 86_400
 SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
 MIN_AUTOCORRELATION = 0.3
 """ACF at the seasonal lag needed to call a cycle (noise gives about 2/sqrt(n))."""
+ACF_CLIP_SIGMAS = 8.0
+"""Values further than this many robust sigmas from the median are clipped before the ACF."""
 MIN_STRENGTH = 0.2
 """Share of the de-levelled variance a cycle must explain."""
 MIN_SAMPLES_PER_DAY = 4
 """Coarser series cannot show a daily cycle."""
 MIN_DAYS_FOR_DAILY = 3
+MIN_SAMPLES_PER_HOUR = 4
+MIN_HOURS_FOR_HOURLY = 24
+LOCAL_HOURS = 24
+"""Hours around each hour whose same-minute values define its hourly profile."""
 MIN_WEEKS_FOR_WEEKLY = 2
 MIN_WEEKS_FOR_SLOT_OF_WEEK = 4
 """Weeks needed before a median per slot of the week is steadier than day offsets."""
@@ -46,10 +53,12 @@ class CycleFinding:
 
 @dataclass(frozen=True)
 class SeasonalStructure:
-    """What the coarse series says about cycles."""
+    """What the coarse series says about cycles (and the fine one about the hourly cycle)."""
 
     daily: CycleFinding | None
     weekly: CycleFinding | None
+    hourly: CycleFinding | None = None
+    """Jobs that run every hour; used to explain the residual, not reported as a pattern."""
 
 
 def centred_mean(values: np.ndarray, window: int) -> np.ndarray:
@@ -90,7 +99,15 @@ def _strength(before: np.ndarray, after: np.ndarray, cycles: float) -> float:
 
 def _lag_acf(values: np.ndarray, lag: int) -> float:
     """Autocorrelation at one lag (0 when the series is too short or flat)."""
-    if lag <= 0 or len(values) <= lag + 2 or float(np.var(values)) <= 0.0:
+    if lag <= 0 or len(values) <= lag + 2:
+        return 0.0
+    # Winsorise first: one burst of 1000x the usual level would otherwise own
+    # the whole autocorrelation and hide a cycle everywhere else.
+    middle = float(np.median(values))
+    scale = 1.4826 * float(np.median(np.abs(values - middle)))
+    if scale > 0.0:
+        values = np.clip(values, middle - ACF_CLIP_SIGMAS * scale, middle + ACF_CLIP_SIGMAS * scale)
+    if float(np.var(values)) <= 0.0:
         return 0.0
     return float(acf(values, nlags=lag, fft=True)[lag])
 
@@ -147,6 +164,53 @@ def detect_cycles(
     )
 
 
+def detect_hourly_cycle(fine: np.ndarray, step_seconds: float) -> CycleFinding | None:
+    """An hourly cycle in a gap-free fine series (cron jobs, hourly batches), if any.
+
+    Args:
+        fine: standardised values, no NaN.
+        step_seconds: their spacing; must divide an hour into at least 4 slots.
+    """
+    whole_step = int(step_seconds) if float(step_seconds).is_integer() else 0
+    if not whole_step or SECONDS_PER_HOUR % whole_step:
+        return None
+    per_hour = SECONDS_PER_HOUR // whole_step
+    hours = len(fine) / per_hour
+    if per_hour < MIN_SAMPLES_PER_HOUR or hours < MIN_HOURS_FOR_HOURLY:
+        return None
+    delevelled = fine - centred_mean(fine, per_hour)
+    correlation = _lag_acf(delevelled, per_hour)
+    if correlation < MIN_AUTOCORRELATION:
+        return None
+    return CycleFinding(
+        period_seconds=SECONDS_PER_HOUR,
+        autocorrelation=correlation,
+        strength=0.0,
+        profile=np.zeros(per_hour),
+        slot_seconds=whole_step,
+    )
+
+
+def local_hourly_profile(
+    fine: np.ndarray, instants_ns: np.ndarray, slot_seconds: int
+) -> np.ndarray:
+    """Hour-periodic component whose shape may change from day to day.
+
+    Hourly jobs come and go (a cron entry added on Tuesday, removed on
+    Friday), so each slot of the hour takes the median of the same slot over
+    the surrounding day rather than over the whole series.
+    """
+    per_hour = SECONDS_PER_HOUR // slot_seconds
+    first_slot = int(period_slots(instants_ns[:1], slot_seconds, SECONDS_PER_HOUR)[0])
+    padded = np.concatenate((np.full(first_slot, np.nan), fine))
+    rows = -(-len(padded) // per_hour)
+    padded = np.concatenate((padded, np.full(rows * per_hour - len(padded), np.nan)))
+    table = pd.DataFrame(padded.reshape(rows, per_hour))
+    local = table.rolling(LOCAL_HOURS, center=True, min_periods=1).median().to_numpy()
+    local = local - np.nanmedian(local, axis=1, keepdims=True)
+    return np.nan_to_num(local.reshape(-1)[first_slot : first_slot + len(fine)])
+
+
 def seasonal_component(
     structure: SeasonalStructure, instants_ns: np.ndarray, fine: np.ndarray, step_seconds: float
 ) -> np.ndarray:
@@ -166,8 +230,11 @@ def seasonal_component(
         step_seconds: fine step.
     """
     component = np.zeros(len(fine))
+    if structure.hourly is not None:
+        component += local_hourly_profile(fine, instants_ns, structure.hourly.slot_seconds)
     if structure.daily is None and structure.weekly is None:
         return component
+    fine = fine - component
     whole_step = int(step_seconds) if float(step_seconds).is_integer() else 0
     if whole_step and SECONDS_PER_DAY % whole_step == 0:
         slot_seconds = whole_step
@@ -176,19 +243,20 @@ def seasonal_component(
     span_weeks = (int(instants_ns[-1]) - int(instants_ns[0])) / 1e9 / SECONDS_PER_WEEK
     if structure.weekly is not None and span_weeks >= MIN_WEEKS_FOR_SLOT_OF_WEEK:
         slots = period_slots(instants_ns, slot_seconds, SECONDS_PER_WEEK)
-        return slot_medians(fine, slots, SECONDS_PER_WEEK // slot_seconds)[slots]
+        return component + slot_medians(fine, slots, SECONDS_PER_WEEK // slot_seconds)[slots]
     day_slots = period_slots(instants_ns, slot_seconds, SECONDS_PER_DAY)
     day_count = SECONDS_PER_DAY // slot_seconds
+    cycles = np.zeros(len(fine))
     if structure.daily is not None:
-        component += slot_medians(fine, day_slots, day_count)[day_slots]
+        cycles += slot_medians(fine, day_slots, day_count)[day_slots]
     if structure.weekly is not None:
         weekdays = period_slots(instants_ns, SECONDS_PER_DAY, SECONDS_PER_WEEK)
-        component += slot_medians(fine - component, weekdays, 7)[weekdays]
+        offsets = slot_medians(fine - cycles, weekdays, 7)[weekdays]
+        cycles = offsets
         if structure.daily is not None:
             # Re-fit the daily shape once the day offsets are out of the way.
-            offsets = component - slot_medians(fine, day_slots, day_count)[day_slots]
-            component = offsets + slot_medians(fine - offsets, day_slots, day_count)[day_slots]
-    return component
+            cycles = offsets + slot_medians(fine - offsets, day_slots, day_count)[day_slots]
+    return component + cycles
 
 
 def peak_hours(profile: np.ndarray, slot_seconds: int) -> tuple[int, list[int], int]:

@@ -35,6 +35,7 @@ from reference.patterns.seasonality import (
     SECONDS_PER_DAY,
     SeasonalStructure,
     detect_cycles,
+    detect_hourly_cycle,
     period_slots,
     seasonal_component,
 )
@@ -50,6 +51,12 @@ MAX_ANOMALIES_PER_SERIES = 50
 """Strongest anomalies kept per series; the response must stay small."""
 SHORT_EXCURSION_SECONDS = 2 * 3600
 """Excursions up to this long are spikes or dips; longer ones are temporary level shifts."""
+DAILY_MAXIMUM_FACTOR = 1.2
+"""A spike must exceed the typical day's largest excursion by this factor."""
+ROUTINE_SHIFT_DAYS = 2.0
+"""More than one level shift per this many days means shifting is routine for the series."""
+ROUTINE_SHIFT_FACTOR = 2.0
+"""In a routinely shifting series, a shift must be this many times the median shift."""
 CLUSTER_GAP_SECONDS = 2 * 3600
 """Largest quiet gap inside an intermittent cluster."""
 SHIFT_MIN_SECONDS = 3 * 3600
@@ -192,6 +199,20 @@ def side_scaled(residual: np.ndarray, observed: np.ndarray, floor: float) -> np.
     return np.where(centred >= 0, centred / upper, centred / lower)
 
 
+def typical_daily_maximum(z: np.ndarray, step_seconds: float) -> float:
+    """Median over whole days of the day's largest |z| (0 with fewer than 3 days).
+
+    What happens every day is part of normal behaviour: a nightly batch job
+    that spikes the CPU every night is not an anomaly, however tall.
+    """
+    per_day = int(SECONDS_PER_DAY // step_seconds) if step_seconds > 0 else 0
+    days = len(z) // per_day if per_day else 0
+    if days < 3 or per_day < 4:
+        return 0.0
+    daily = np.nan_to_num(np.abs(z[: days * per_day]), nan=0.0).reshape(days, per_day)
+    return float(np.median(daily.max(axis=1)))
+
+
 def _segment_levels(values: np.ndarray, bounds: list[int], window: int) -> np.ndarray:
     """Rolling median computed separately inside each segment, so shifts stay sharp."""
     levels = np.empty_like(values)
@@ -267,6 +288,8 @@ def analyse_series(
         structure = detect_cycles(coarse, coarse_instants, int(coarse_step_seconds))
     else:
         structure = SeasonalStructure(daily=None, weekly=None)
+    hourly = detect_hourly_cycle(filled, step_seconds)
+    structure = SeasonalStructure(daily=structure.daily, weekly=structure.weekly, hourly=hourly)
     findings.structure = structure
     coarse_seasonal = np.zeros(len(coarse))
     if structure.weekly is not None:
@@ -368,11 +391,19 @@ def _anomalies(
     """Turn shifts, ramps and residual excursions into anomaly windows."""
     found: list[FoundAnomaly] = []
     explained = np.zeros(n, dtype=bool)
+    span_days = n * step_seconds / SECONDS_PER_DAY
+    magnitudes = [magnitude for _, _, magnitude in findings.shifts]
+    # A series that switches level several times a week (a batch worker
+    # going on and off) shows its normal behaviour: only outsized shifts count.
+    routine = len(magnitudes) > max(2.0, span_days / ROUTINE_SHIFT_DAYS)
+    shift_floor = ROUTINE_SHIFT_FACTOR * float(np.median(magnitudes)) if routine else 0.0
     for fine_index, shift, magnitude in findings.shifts:
+        explained[max(0, fine_index - factor) : min(n, fine_index + factor + 1)] = True
+        if magnitude < shift_floor:
+            continue
         end = min(n - 1, fine_index + factor)
         change = (shift.after - shift.before) * findings.spread
         found.append(FoundAnomaly("level_shift", fine_index, end, magnitude, change))
-        explained[max(0, fine_index - factor) : end + 1] = True
     for ramp in findings.ramps:
         change = ramp.rise * findings.spread
         if not is_degradation(findings.role, change):
@@ -383,6 +414,9 @@ def _anomalies(
         )
 
     max_gap = 2
+    spike_threshold = max(
+        thresholds.spike, DAILY_MAXIMUM_FACTOR * typical_daily_maximum(z, step_seconds)
+    )
     excursions = [
         excursion
         for excursion in find_excursions(z, thresholds.candidate, max_gap)
@@ -395,7 +429,7 @@ def _anomalies(
     found.extend(
         _excursion_anomaly(excursion, short_points)
         for excursion in isolated
-        if abs(excursion.peak) >= thresholds.spike
+        if abs(excursion.peak) >= spike_threshold
     )
     found.sort(key=lambda anomaly: anomaly.score, reverse=True)
     kept = found[:MAX_ANOMALIES_PER_SERIES]
