@@ -459,6 +459,9 @@ def _to_json(value: Any) -> Any:
 def _from_json(column_type: sa.types.TypeEngine, value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(column_type, sa.types.TypeDecorator):
+        # SQLModel wraps DateTime in a decorator that insists on aware values.
+        column_type = column_type.impl
     if isinstance(column_type, sa.DateTime):
         return datetime.fromisoformat(value)
     if isinstance(column_type, sa.LargeBinary):

@@ -164,6 +164,15 @@ def test_predictions_survive_a_restart_and_sigterm_exits_cleanly(service_factory
     assert not any(
         psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in workers
     )
-    again = service_factory("--data-dir", str(service.data_dir), name="restart-again")
+    # Restarted without an admin token: the admin API must say so, not just refuse.
+    again = service_factory(
+        "--data-dir",
+        str(service.data_dir),
+        name="restart-again",
+        env={"REFERENCE_ADMIN_TOKEN": ""},
+    )
     response = again.client.post("/feedback", json={"request_id": rid, "label": 1})
     assert response.status_code == 202, response.text
+    admin = again.client.get("/admin/models", headers={"Authorization": "Bearer anything"})
+    assert admin.status_code == 401
+    assert "REFERENCE_ADMIN_TOKEN is not configured" in admin.json()["detail"]
