@@ -74,23 +74,29 @@ SINGLE_METRIC_KINDS = (
 # Kinds whose consequences spread over a fixed set of metrics, each labelled.
 CONSEQUENCE_METRICS: dict[str, tuple[str, ...]] = {
     "deploy": ("memory_bytes", "latency_p95_ms"),
+    # Traffic drives users, CPU and (by Little's law) the number of requests in flight.
     "traffic_surge": (
         "request_rate",
         "cpu_utilization",
+        "queue_depth",
         "active_users_light",
         "active_users_moderate",
         "active_users_heavy",
     ),
     # A bad deploy also restarts the process; its memory_bytes window is labelled `deploy`.
+    # Slower requests stay in flight longer, so the queue grows too.
     "bad_deploy": (
         "error_rate",
         "latency_p50_ms",
         "latency_p95_ms",
         "model_accuracy",
+        "queue_depth",
         "memory_bytes",
     ),
     "holiday": (
         "request_rate",
+        "cpu_utilization",
+        "queue_depth",
         "active_users_light",
         "active_users_moderate",
         "active_users_heavy",

@@ -118,6 +118,10 @@ def test_holidays_lower_traffic() -> None:
     # Each holiday against the same weekday a week away, an ordinary day.
     assert rate[9] / rate[2] == pytest.approx(config.holiday_factor, rel=0.1)
     assert rate[16] / rate[23] == pytest.approx(config.holiday_factor, rel=0.1)
+    # Less traffic means less CPU and fewer requests in flight: both are labelled too.
+    for metric in ("cpu_utilization", "queue_depth"):
+        daily = history.frame[metric].to_numpy().reshape(config.days, 1440).mean(axis=1)
+        assert daily[9] < 0.85 * daily[2], metric
     labelled = {
         (label.metric, pd.Timestamp(label.start).day)
         for label in history.labels
@@ -125,6 +129,7 @@ def test_holidays_lower_traffic() -> None:
     }
     assert ("request_rate", 14) in labelled  # 2026-01-05 + 9 days
     assert ("active_users_light", 21) in labelled
+    assert ("queue_depth", 14) in labelled
 
 
 def test_every_kind_is_labelled_inside_the_span(history: MetricsHistory) -> None:
@@ -266,6 +271,7 @@ def test_bad_deploy_labels_the_metrics_it_hurts(history: MetricsHistory) -> None
         "latency_p50_ms",
         "latency_p95_ms",
         "model_accuracy",
+        "queue_depth",
     }
     for label in bad:
         inside = frame.loc[_window(frame, label.start, label.end), label.metric].mean()
@@ -301,7 +307,7 @@ def test_traffic_surge_raises_traffic_and_load(history: MetricsHistory) -> None:
         week_before = frame.loc[
             _window(frame, pd.Timestamp(label.start) - week, pd.Timestamp(label.end) - week)
         ]
-        for metric in ("request_rate", "cpu_utilization", "active_users_heavy"):
+        for metric in ("request_rate", "cpu_utilization", "queue_depth", "active_users_heavy"):
             assert inside[metric].mean() > 1.3 * week_before[metric].mean(), metric
 
 
