@@ -66,10 +66,89 @@ def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float
     raise RuntimeError(f"/health did not answer within {timeout} s: {last_error}")
 
 
+def export_reference(revision: str) -> tuple[Path, str]:
+    """A directory holding reference/ at `revision`, and the commit it resolved to."""
+    if revision == "worktree":
+        return REPO, "worktree"
+    commit = subprocess.run(
+        ["git", "rev-parse", revision], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    target = Path(tempfile.mkdtemp(prefix=f"reference-{commit[:8]}-"))
+    archive = subprocess.run(
+        ["git", "archive", commit, "reference"], cwd=REPO, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target, commit
+
+
 def get_json(url: str) -> dict:
     """GET a JSON document with a short timeout."""
     with urllib.request.urlopen(url, timeout=10) as answer:
         return json.load(answer)
+
+
+def schedstat(pid: int) -> dict[str, float]:
+    """Seconds on CPU and seconds runnable-but-waiting of every thread of `pid`, by thread."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            on_cpu, waiting, _ = (Path(task, "schedstat").read_text().split() + ["0"] * 3)[:3]
+            name = Path(task, "comm").read_text().strip()
+        except OSError:
+            continue
+        out[f"{pid}/{task.name}:{name}:cpu_s"] = int(on_cpu) / 1e9
+        out[f"{pid}/{task.name}:{name}:runqueue_wait_s"] = int(waiting) / 1e9
+    return out
+
+
+def metric_buckets(base_url: str) -> dict[tuple[str, str], dict[float, float]]:
+    """Cumulative server-side latency bucket counts by (endpoint, status) from GET /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    buckets: dict[tuple[str, str], dict[float, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "reference_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                key = (sample.labels["endpoint"], sample.labels["status"])
+                bound = float(sample.labels["le"])
+                buckets.setdefault(key, {})[bound] = sample.value
+    return buckets
+
+
+def server_side_latency(
+    before: dict[tuple[str, str], dict[float, float]],
+    after: dict[tuple[str, str], dict[float, float]],
+) -> dict[str, dict[str, float]]:
+    """Share of requests within each bucket bound, and bucket-interpolated p50/p95, per endpoint."""
+    report: dict[str, dict[str, float]] = {}
+    for key, counts in after.items():
+        if key[0] not in ("/predict", "/feedback"):
+            continue
+        delta = {b: c - before.get(key, {}).get(b, 0.0) for b, c in sorted(counts.items())}
+        total = delta.get(float("inf"), 0.0)
+        if total <= 0:
+            continue
+        row: dict[str, float] = {"count": total}
+        for bound in (0.01, 0.1, 0.5, 1.0, 2.0):
+            row[f"share_within_{bound:g}s"] = round(delta.get(bound, 0.0) / total, 4)
+        for quantile in (0.5, 0.95):
+            target, previous_bound, previous_count = quantile * total, 0.0, 0.0
+            for bound, count in delta.items():
+                if count >= target:
+                    if bound == float("inf"):
+                        row[f"p{int(quantile * 100)}_ms_approx"] = float("inf")
+                    else:
+                        part = (target - previous_count) / max(count - previous_count, 1e-9)
+                        value = previous_bound + part * (bound - previous_bound)
+                        row[f"p{int(quantile * 100)}_ms_approx"] = round(value * 1000, 1)
+                    break
+                previous_bound, previous_count = bound, count
+        report[f"{key[0]} {key[1]}"] = row
+    return report
 
 
 class TreeSampler(threading.Thread):
@@ -80,6 +159,7 @@ class TreeSampler(threading.Thread):
         self.root = psutil.Process(root_pid)
         self.me = psutil.Process()
         self.samples: list[dict[str, float]] = []
+        self.sched: list[tuple[float, dict[str, float]]] = []
         self.stop = threading.Event()
         self._known: dict[int, psutil.Process] = {}
 
@@ -116,6 +196,22 @@ class TreeSampler(threading.Thread):
                     "machine_load_1m": os.getloadavg()[0],
                 }
             )
+            sched: dict[str, float] = {}
+            for proc in procs:
+                sched.update(schedstat(proc.pid))
+            sched.update(schedstat(self.me.pid))
+            self.sched.append((self.samples[-1]["t"], sched))
+
+
+def sched_window(sched: list[tuple[float, dict[str, float]]], skip_s: float) -> dict[str, float]:
+    """Per-thread CPU and run-queue wait seconds between `skip_s` and the last sample."""
+    window = [s for s in sched if s[0] >= skip_s]
+    if len(window) < 2:
+        return {}
+    (t0, first), (t1, last) = window[0], window[-1]
+    deltas = {k: round(v - first.get(k, 0.0), 2) for k, v in last.items()}
+    deltas["window_s"] = round(t1 - t0, 1)
+    return {k: v for k, v in deltas.items() if v >= 0.05}
 
 
 def summarise(result: LoadResult, samples: list[dict[str, float]], skip_s: float) -> dict:
@@ -166,7 +262,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="passed to --workers")
     parser.add_argument("--extra", default="", help="extra arguments for python -m reference")
     parser.add_argument("--label", default="run", help="name of the JSON file written")
+    parser.add_argument(
+        "--at-commit",
+        default="HEAD",
+        help="run reference/ as committed at this revision (exported to a temp dir), so that "
+        "edits in progress in the work tree are not measured; 'worktree' runs the work tree",
+    )
     args = parser.parse_args()
+    source_dir, revision = export_reference(args.at_commit)
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -177,7 +280,7 @@ def main() -> None:
     command += args.extra.split()
     log_path = HERE / f"{args.label}.service.log"
     with log_path.open("wb") as log:
-        service = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        service = subprocess.Popen(command, cwd=source_dir, stdout=log, stderr=subprocess.STDOUT)
     sampler: TreeSampler | None = None
     try:
         health = wait_healthy(base_url, service, timeout=90)
@@ -191,6 +294,7 @@ def main() -> None:
             think_max_seconds=args.think_max,
             request_timeout_seconds=args.timeout,
             progress_interval_seconds=10,
+            stop_grace_seconds=min(args.timeout, 60),
             bucket_seconds=5,
             seed=1,
         )
@@ -206,16 +310,21 @@ def main() -> None:
 
         sampler = TreeSampler(service.pid)
         sampler.start()
+        metrics_before = metric_buckets(base_url)
         result = run_load(base_url, profile, scenario, progress=show)
         sampler.stop.set()
         sampler.join(timeout=5)
+        server_latency = server_side_latency(metrics_before, metric_buckets(base_url))
         evaluation = get_json(f"{base_url}/evaluation")
         summary = summarise(result, sampler.samples, skip_s=args.ramp)
+        summary["server_side_latency"] = server_latency
+        summary["threads_cpu_and_runqueue_wait"] = sched_window(sampler.sched, args.ramp)
         record = {
             "label": args.label,
             "when": datetime.now(UTC).isoformat(),
             "command": " ".join(sys.argv),
             "service_command": " ".join(command[1:]),
+            "reference_revision": revision,
             "profile": profile.model_dump(),
             "summary": summary,
             "evaluation_after": evaluation,
