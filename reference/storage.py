@@ -180,12 +180,15 @@ class Database:
                     if row is None:
                         statuses.append("unresolved")
                         continue
-                result = conn.execute(
+                # RETURNING tells both backends' drivers apart reliably: a row
+                # comes back only when the label was new.
+                inserted = conn.execute(
                     self._insert(Feedback.__table__)
                     .values(**row)
                     .on_conflict_do_nothing(index_elements=["request_id"])
-                )
-                statuses.append("new" if result.rowcount == 1 else "duplicate")
+                    .returning(Feedback.__table__.c.id)
+                ).first()
+                statuses.append("new" if inserted is not None else "duplicate")
         return statuses
 
     def find_prediction(self, request_id: str) -> dict[str, Any] | None:

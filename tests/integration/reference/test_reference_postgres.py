@@ -1,0 +1,124 @@
+"""The reference service on PostgreSQL: persistence and a real database outage."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.postgres
+
+HEALING_ARGS = ("--check-interval-s", "0.2", "--db-probe-timeout-s", "1")
+
+
+def wait_until(what: str, probe, timeout_s: float = 45.0):
+    """Poll `probe` until truthy (bounded); transport resets count as not yet."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except httpx.TransportError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def label(service, n: int, rng: random.Random) -> int:
+    """n predictions each labelled; returns how many labels were acknowledged (202)."""
+    acknowledged = 0
+    for _ in range(n):
+        x = {"a": rng.gauss(0, 1), "kind": rng.choice(["p", "q"])}
+        rid = service.client.post("/predict", json={"features": x}).json()["request_id"]
+        response = service.client.post(
+            "/feedback", json={"request_id": rid, "label": int(x["a"] > 0)}
+        )
+        assert response.status_code == 202, response.text
+        acknowledged += 1
+    return acknowledged
+
+
+def feedback_rows(url: str) -> int:
+    """Feedback rows in the service's database, counted directly."""
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM feedback")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def set_connections_allowed(admin_url: str, database: str, allowed: bool) -> None:
+    """Open or close a database to new connections; closing also ends the open ones."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+            )
+            if not allowed:
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": database},
+                )
+    finally:
+        engine.dispose()
+
+
+def test_service_persists_to_postgres_and_survives_an_outage(postgres_url, service_factory):
+    service = service_factory("--database-url", postgres_url, *HEALING_ARGS, name="postgres")
+    health = service.health()
+    assert health["components"]["database"]["backend"] == "postgresql"
+    rng = random.Random(17)
+    acknowledged = label(service, 40, rng)
+    assert feedback_rows(postgres_url) == acknowledged
+    evaluation = service.client.get("/evaluation").json()
+    assert evaluation["total"]["count"] == acknowledged
+
+    url = sa.engine.make_url(postgres_url)
+    admin_url = url.set(database="postgres").render_as_string(hide_password=False)
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    set_connections_allowed(admin_url, url.database, False)
+    try:
+        wait_until("degraded health", lambda: service.health()["status"] == "degraded")
+        acknowledged += label(service, 30, rng)
+    finally:
+        set_connections_allowed(admin_url, url.database, True)
+
+    def recovered():
+        for item in service.client.get("/incidents", params={"since": since}).json()["incidents"]:
+            if item["kind"] == "database_unavailable" and item["recovered_at"]:
+                return item
+        return None
+
+    incident = wait_until("a recovered database_unavailable incident", recovered)
+    assert incident["action"] == "degraded_mode"
+    assert incident["evidence"]["backend"] == "postgresql"
+    assert incident["evidence"]["recovery_action"] == "replay_buffer"
+    wait_until(
+        "every acknowledged label in PostgreSQL",
+        lambda: feedback_rows(postgres_url) == acknowledged,
+    )
+    wait_until("health ok", lambda: service.health()["status"] == "ok")
+    assert service.client.get("/evaluation").json()["total"]["count"] == acknowledged
+
+    # Backup and restore on PostgreSQL, then keep labelling: restored ids must
+    # not collide with the ones generated afterwards.
+    auth = service.admin()
+    backup = service.client.post("/admin/backup", headers=auth).json()
+    assert backup["feedback_count"] == acknowledged
+    label(service, 5, rng)
+    restored = service.client.post(
+        "/admin/restore", json={"backup_id": backup["backup_id"]}, headers=auth
+    )
+    assert restored.status_code == 200, restored.text
+    assert feedback_rows(postgres_url) == acknowledged
+    label(service, 5, rng)
+    assert feedback_rows(postgres_url) == acknowledged + 5
