@@ -138,7 +138,7 @@ def test_http_target_finds_a_process_it_did_not_start(tmp_path: Path) -> None:
         service = launched.main_process()
         config = HttpTargetConfig(
             base_url=launched.endpoint.base_url,
-            process=ProcessSelector(cmdline_pattern=rf"-m reference .*{tmp_path}"),
+            process=ProcessSelector(cmdline_pattern=rf"^\S*python\S* -m reference .*{tmp_path}"),
         )
         target = open_target(config, tmp_path)
         assert isinstance(target, HttpTarget)
