@@ -54,7 +54,9 @@ def run_series(csv_path: Path, sensitivity: str) -> tuple[list[Interval], float,
     return windows, elapsed, len(frame)
 
 
-def evaluate(nab_dir: Path, sensitivity: str) -> tuple[list[tuple[str, WindowScore, int]], list[float]]:
+def evaluate(
+    nab_dir: Path, sensitivity: str
+) -> tuple[list[tuple[str, WindowScore, int]], list[float]]:
     """Score every labelled NAB file at one sensitivity."""
     labels = json.loads((nab_dir / "labels" / "combined_windows.json").read_text())
     rows: list[tuple[str, WindowScore, int]] = []
@@ -73,7 +75,8 @@ def evaluate(nab_dir: Path, sensitivity: str) -> tuple[list[tuple[str, WindowSco
 def _table(rows: list[tuple[str, WindowScore, int]]) -> list[str]:
     """Markdown table of per-series scores and the micro-averaged total."""
     lines = [
-        "| series | points | labelled | detected | reported | false pos. | precision | recall | F1 |",
+        "| series | points | labelled | detected | reported | false pos. "
+        "| precision | recall | F1 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     total = WindowScore(0, 0, 0, 0)
@@ -99,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
     args = parser.parse_args(argv)
 
-    summary = ["| sensitivity | labelled | detected | reported | false pos. | precision | recall | F1 |",
-               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    summary = [
+        "| sensitivity | labelled | detected | reported | false pos. | precision | recall | F1 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     detail: list[str] = []
     all_timings: list[float] = []
     for sensitivity in SENSITIVITIES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -32,7 +33,9 @@ def _instant(nanos: int) -> datetime:
     return moment.replace(microsecond=remainder // 1000)
 
 
-def _patterns(findings: SeriesFindings, aligned: AlignedSeries) -> list[Pattern]:
+def _patterns(
+    findings: SeriesFindings, aligned: AlignedSeries, slot_instant: Callable[[int], datetime]
+) -> list[Pattern]:
     """Typed patterns of one series from its findings."""
     patterns: list[Pattern] = []
     daily, weekly = findings.structure.daily, findings.structure.weekly
@@ -75,7 +78,7 @@ def _patterns(findings: SeriesFindings, aligned: AlignedSeries) -> list[Pattern]
         patterns.append(
             ChangePointPattern(
                 metric=findings.name,
-                at=_instant(aligned.start_ns + fine_index * aligned.step_ns),
+                at=slot_instant(fine_index),
                 level_before=findings.to_units(shift.before),
                 level_after=findings.to_units(shift.after),
                 magnitude=magnitude,
@@ -104,7 +107,13 @@ def analyze(request: PatternRequest) -> PatternResponse:
     """
     timestamps = request.timestamps_ns()
     aligned = align_series(timestamps, request.series)
-    data_end = _instant(int(timestamps.max()))
+    first_ns, last_ns = int(timestamps.min()), int(timestamps.max())
+    data_end = _instant(last_ns)
+
+    def slot_instant(index: int) -> datetime:
+        # Snapping to the grid can move the last slot past the last sample.
+        return _instant(min(max(aligned.start_ns + index * aligned.step_ns, first_ns), last_ns))
+
     anomalies: list[Anomaly] = []
     patterns: list[Pattern] = []
     recommendations: list[Recommendation] = []
@@ -117,14 +126,14 @@ def analyze(request: PatternRequest) -> PatternResponse:
         series_anomalies = [
             Anomaly(
                 metric=name,
-                start=_instant(aligned.start_ns + found.start * aligned.step_ns),
-                end=_instant(aligned.start_ns + found.end * aligned.step_ns),
+                start=slot_instant(found.start),
+                end=slot_instant(found.end),
                 kind=found.kind,
                 score=round(found.score, 3),
             )
             for found in findings.anomalies
         ]
-        series_patterns = _patterns(findings, aligned)
+        series_patterns = _patterns(findings, aligned, slot_instant)
         anomalies.extend(series_anomalies)
         patterns.extend(series_patterns)
         recommendations.extend(

@@ -18,6 +18,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     field_validator,
     model_validator,
 )
@@ -26,6 +29,8 @@ MAX_SERIES = 32
 """Most series one request may carry."""
 MAX_POINTS_PER_SERIES = 200_000
 """Most values per series (about 139 days at 1-minute resolution)."""
+MAX_ABS_VALUE = 1e18
+"""Largest accepted magnitude of a value (keeps squares and sums far from overflow)."""
 MAX_METRIC_NAME_LENGTH = 128
 """Longest accepted metric name."""
 EARLIEST_EPOCH_SECONDS = 0.0
@@ -60,7 +65,7 @@ WEEKDAYS: tuple[Weekday, ...] = (
     "sunday",
 )
 
-TimestampValue = str | int | float
+TimestampValue = StrictStr | StrictInt | StrictFloat
 """An ISO 8601 string (naive means UTC) or seconds since the Unix epoch."""
 
 
@@ -134,7 +139,7 @@ class PatternRequest(BaseModel):
     Give either ``timestamps`` (one per value; ISO 8601 strings or epoch
     seconds; unsorted, duplicated and gappy input is accepted) or ``start``
     with ``step_seconds`` (values evenly spaced from ``start``). Limits: at
-    most 32 series, each at most 200,000 finite values, all of the same length.
+    most 32 series, each of 1..200,000 finite values within +/-1e18, all of the same length.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -188,6 +193,13 @@ class PatternRequest(BaseModel):
                 raise ValueError(
                     f"series {name!r} has a non-finite value ({values[index]}) at index {index}; "
                     "send only finite numbers (drop the point or interpolate it)"
+                )
+            huge = np.abs(array) > MAX_ABS_VALUE
+            if huge.any():
+                index = int(np.flatnonzero(huge)[0])
+                raise ValueError(
+                    f"series {name!r} has {values[index]!r} at index {index}, beyond +/-1e18; "
+                    "send the metric in a larger unit (e.g. GB instead of bytes)"
                 )
         return series
 
