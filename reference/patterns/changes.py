@@ -223,7 +223,29 @@ def find_ramps(
         ):
             continue
         ramps.append(Ramp(start=start, end=end, rise=rise, slope=slope, p_value=float(tau.pvalue)))
-    return ramps
+    return _merge_overlapping(drift, ramps)
+
+
+def _merge_overlapping(drift: np.ndarray, ramps: list[Ramp]) -> list[Ramp]:
+    """Join ramps of the same direction whose (widened) spans overlap into one."""
+    merged: list[Ramp] = []
+    for ramp in sorted(ramps, key=lambda r: r.start):
+        last = merged[-1] if merged else None
+        if last is None or ramp.start > last.end or np.sign(ramp.rise) != np.sign(last.rise):
+            merged.append(ramp)
+            continue
+        start, end = last.start, max(last.end, ramp.end)
+        segment = drift[start : end + 1]
+        time = np.arange(len(segment), dtype=np.float64)
+        slope = float(stats.theilslopes(segment, time)[0])
+        merged[-1] = Ramp(
+            start=start,
+            end=end,
+            rise=slope * (len(segment) - 1),
+            slope=slope,
+            p_value=min(last.p_value, ramp.p_value),
+        )
+    return merged
 
 
 def _hinge(series: np.ndarray, low: int, high: int, anchor: int, onset: bool) -> int:

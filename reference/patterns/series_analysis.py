@@ -51,6 +51,8 @@ MAX_ANOMALIES_PER_SERIES = 50
 """Strongest anomalies kept per series; the response must stay small."""
 SHORT_EXCURSION_SECONDS = 2 * 3600
 """Excursions up to this long are spikes or dips; longer ones are temporary level shifts."""
+MIN_HOURLY_NOISE_RATIO = 0.5
+"""Bounds (and inverse) on how much quieter or noisier one hour of day may be than the series."""
 DAILY_MAXIMUM_FACTOR = 1.2
 """A spike must exceed the typical day's largest excursion by this factor."""
 ROUTINE_SHIFT_DAYS = 2.0
@@ -199,6 +201,26 @@ def side_scaled(residual: np.ndarray, observed: np.ndarray, floor: float) -> np.
     return np.where(centred >= 0, centred / upper, centred / lower)
 
 
+def hourly_noise_ratio(
+    residual: np.ndarray, observed: np.ndarray, instants_ns: np.ndarray
+) -> np.ndarray:
+    """Noise level of each point's hour of day relative to the whole series.
+
+    Metrics with a daily cycle are usually noisier at the peak than at night
+    (noise grows with load); dividing by this ratio keeps ordinary peak-hour
+    noise from looking like spikes and lets night-time spikes stand out.
+    """
+    hours = period_slots(instants_ns, 3600, SECONDS_PER_DAY)
+    overall = robust_sigma(residual[observed])
+    if overall <= 0.0:
+        return np.ones(len(residual))
+    frame = pd.DataFrame({"hour": hours[observed], "value": residual[observed]})
+    spread = frame.groupby("hour")["value"].agg(robust_sigma)
+    ratio = np.ones(24)
+    ratio[spread.index.to_numpy()] = spread.to_numpy() / overall
+    return np.clip(ratio, MIN_HOURLY_NOISE_RATIO, 1.0 / MIN_HOURLY_NOISE_RATIO)[hours]
+
+
 def typical_daily_maximum(z: np.ndarray, step_seconds: float) -> float:
     """Median over whole days of the day's largest |z| (0 with fewer than 3 days).
 
@@ -326,12 +348,18 @@ def analyse_series(
         fine_sigma,
     )
     fine_bounds = [0]
+    kept_shifts: list[LevelShift] = []
     for shift in shifts:
         guess = shift.index * factor
         fine_index = _refine_shift(filled - seasonal, guess, factor * 2)
+        if fine_index <= fine_bounds[-1]:
+            # Two coarse breaks refined onto the same instant are one shift.
+            continue
         magnitude = abs(shift.after - shift.before) / fine_sigma
         findings.shifts.append((fine_index, shift, magnitude))
         fine_bounds.append(fine_index)
+        kept_shifts.append(shift)
+    shifts = kept_shifts
     fine_bounds.append(n)
     coarse_bounds = [0, *[shift.index for shift in shifts], len(coarse)]
 
@@ -349,6 +377,8 @@ def analyse_series(
     seasonal = seasonal_component(structure, instants, filled - level, step_seconds)
     residual = scaled - level - seasonal
     fine_sigma = max(robust_sigma(residual[observed]), spread_floor)
+    if structure.daily is not None:
+        residual = residual / hourly_noise_ratio(residual, observed, instants)
     z = side_scaled(residual, observed, spread_floor)
 
     drift = remove_steps(deseasonalised, shifts)
