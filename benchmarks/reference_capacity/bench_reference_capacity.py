@@ -67,11 +67,15 @@ def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float
 
 
 def export_reference(revision: str) -> tuple[Path, str]:
-    """A directory holding reference/ at `revision`, and the commit it resolved to."""
+    """A directory holding reference/ at `revision`, and the last commit that changed it."""
     if revision == "worktree":
         return REPO, "worktree"
     commit = subprocess.run(
-        ["git", "rev-parse", revision], cwd=REPO, check=True, capture_output=True, text=True
+        ["git", "log", "-1", "--format=%H", revision, "--", "reference"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     target = Path(tempfile.mkdtemp(prefix=f"reference-{commit[:8]}-"))
     archive = subprocess.run(

@@ -225,7 +225,7 @@ def test_warmup_requests_stay_out_of_the_summary(target: str) -> None:
 
     in_series = sum(bucket.requests for bucket in result.series)
     assert 0 < result.overall.count < in_series
-    assert result.measured_seconds == pytest.approx(0.8, abs=0.3)
+    assert 0.79 <= result.measured_seconds < 10
 
 
 def test_open_model_measures_from_the_intended_send_time(target: str) -> None:
@@ -252,7 +252,7 @@ def test_progress_is_reported_during_the_run(target: str) -> None:
     run_load(
         target,
         _profile(
-            users=3, duration_seconds=1.6, max_requests=100_000, progress_interval_seconds=0.4
+            users=3, duration_seconds=2.0, max_requests=100_000, progress_interval_seconds=0.4
         ),
         _one_step("/delay?ms=10"),
         progress=reports.append,
@@ -280,7 +280,7 @@ def test_a_bad_base_url_is_a_config_error() -> None:
 
 def test_saturation_is_the_last_step_within_the_slo(target: str) -> None:
     # One connection for every user: requests queue in the client, so each added user adds one
-    # 150 ms answer to everyone's latency (2 users ~300 ms, 3 users >= 450 ms). The short think
+    # 300 ms answer to everyone's latency (2 users ~600 ms, 3 users >= 900 ms). The short think
     # time lets a waiting user take the connection (aiohttp's pool is not first-come first-served).
     base = LoadProfileConfig(
         users=1,
@@ -299,7 +299,7 @@ def test_saturation_is_the_last_step_within_the_slo(target: str) -> None:
     )
 
     result = find_saturation(
-        target, ramp, _one_step("/delay?ms=150", think_after=True), LatencySloConfig(p95_ms=400)
+        target, ramp, _one_step("/delay?ms=300", think_after=True), LatencySloConfig(p95_ms=800)
     )
 
     assert [step.users for step in result.steps] == [1, 2, 3]

@@ -61,7 +61,7 @@ def _result(
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     values=st.lists(st.integers(min_value=1, max_value=HIGHEST_US), min_size=1, max_size=400),
     shards=st.integers(min_value=1, max_value=5),
