@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import ruptures
+from ruptures.base import BaseCost
+from ruptures.exceptions import NotEnoughPoints
 from scipy import stats
 
 SLOPE_T = 4.0
@@ -31,6 +33,33 @@ def difference_sigma(values: np.ndarray) -> float:
     if len(values) < 3:
         return 0.0
     return robust_sigma(np.diff(values)) / np.sqrt(2.0)
+
+
+class PrefixSumL2Cost(BaseCost):
+    """ruptures' L2 cost (squared deviation from the segment mean) from prefix sums.
+
+    Same value as ``model="l2"``, but each segment costs O(1) instead of a
+    pass over the segment, which makes binary segmentation several times faster.
+    """
+
+    model = "prefix_sum_l2"
+    min_size = 2
+
+    def fit(self, signal: np.ndarray) -> PrefixSumL2Cost:
+        """Precompute the prefix sums of the values and of their squares."""
+        self.signal = np.asarray(signal, dtype=np.float64).reshape(len(signal), -1)
+        values = self.signal[:, 0]
+        self.sums = np.concatenate(([0.0], np.cumsum(values)))
+        self.squares = np.concatenate(([0.0], np.cumsum(values * values)))
+        return self
+
+    def error(self, start: int, end: int) -> float:
+        """Sum of squared deviations from the mean over ``signal[start:end]``."""
+        count = end - start
+        if count < self.min_size:
+            raise NotEnoughPoints
+        total = self.sums[end] - self.sums[start]
+        return float(self.squares[end] - self.squares[start] - total * total / count)
 
 
 @dataclass(frozen=True)
@@ -95,7 +124,8 @@ def find_level_shifts(
     scaled = (series - np.median(series)) / sigma
     # The penalty is a BIC-like 2 log n inflated for the autocorrelation real
     # metrics keep after de-seasonalising; weak breaks are filtered below anyway.
-    algorithm = ruptures.Binseg(model="l2", min_size=min_size, jump=1).fit(scaled)
+    algorithm = ruptures.Binseg(custom_cost=PrefixSumL2Cost(), min_size=min_size, jump=1)
+    algorithm.fit(scaled)
     breakpoints = [b for b in algorithm.predict(pen=8.0 * np.log(n)) if b < n]
     shifts: list[LevelShift] = []
     edges = [0, *breakpoints, n]
