@@ -13,6 +13,7 @@ to this file and prints a summary. Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -83,6 +84,19 @@ def export_reference(revision: str) -> tuple[Path, str]:
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return target, commit
+
+
+def stop_service(service: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the service; kill its whole tree if it has not exited within 20 s."""
+    service.send_signal(signal.SIGTERM)
+    try:
+        service.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(service.pid).children(recursive=True):
+                child.kill()
+        service.kill()
+        service.wait(timeout=10)
 
 
 def get_json(url: str) -> dict:
@@ -263,6 +277,13 @@ def main() -> None:
     parser.add_argument("--think-min", type=float, default=2.0)
     parser.add_argument("--think-max", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=30.0, help="request timeout (s)")
+    parser.add_argument(
+        "--keepalive",
+        type=float,
+        default=25.0,
+        help="client idle keep-alive (s); below the service's 30 s so users keep their "
+        "connection across think times, as browsers do",
+    )
     parser.add_argument("--workers", type=int, default=None, help="passed to --workers")
     parser.add_argument("--extra", default="", help="extra arguments for python -m reference")
     parser.add_argument("--label", default="run", help="name of the JSON file written")
@@ -299,6 +320,7 @@ def main() -> None:
             request_timeout_seconds=args.timeout,
             progress_interval_seconds=10,
             stop_grace_seconds=min(args.timeout, 60),
+            keepalive_seconds=args.keepalive,
             bucket_seconds=5,
             seed=1,
         )
@@ -343,14 +365,7 @@ def main() -> None:
     finally:
         if sampler is not None:
             sampler.stop.set()
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            for child in psutil.Process(service.pid).children(recursive=True):
-                child.kill()
-            service.kill()
-            service.wait(timeout=10)
+        stop_service(service)
         print(f"service exit code {service.returncode}", flush=True)
 
 
