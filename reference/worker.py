@@ -8,12 +8,12 @@ worker converges on the same model), and beats a heartbeat into shared memory.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import math
 import os
 import time
-import uuid
 from collections import OrderedDict, deque
 from datetime import datetime
 from typing import Any
@@ -76,6 +76,10 @@ class WorkerRuntime:
         self.fault_error_until = 0.0
         self.memory_ballast: list[bytearray] = []
         self._fault_counter = 0
+        # A random per-process prefix plus a counter: unique across workers and
+        # restarts without paying for os.urandom on every prediction.
+        self._id_prefix = os.urandom(8).hex()
+        self._id_counter = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -147,7 +151,7 @@ class WorkerRuntime:
             raise ModelNotReadyError("no model is loaded yet: the database was never reachable")
         score = learner.score(features)
         row = {
-            "request_id": uuid.uuid4().hex,
+            "request_id": f"{self._id_prefix}{next(self._id_counter):x}",
             "features": json.dumps(features),
             "score": score,
             "prediction": int(score >= 0.5),

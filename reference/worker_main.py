@@ -36,5 +36,7 @@ def run_worker(
         timeout_graceful_shutdown=3,
         backlog=2048,
         timeout_keep_alive=30,
+        proxy_headers=False,
+        server_header=False,
     )
     uvicorn.Server(config).run(sockets=[sock])

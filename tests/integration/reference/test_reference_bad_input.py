@@ -15,7 +15,7 @@ CORPUS: list[tuple[str, str, bytes, str, int]] = [
     # (name, path, body, content type, expected status)
     ("truncated json", "/predict", b'{"features": ', JSON, 422),
     ("not json at all", "/predict", b"features=1", JSON, 422),
-    ("invalid utf-8", "/predict", b'{"features": {"a": "\xff\xfe"}}', JSON, 400),
+    ("invalid utf-8", "/predict", b'{"features": {"a": "\xff\xfe"}}', JSON, 422),
     ("array body", "/predict", b"[1, 2, 3]", JSON, 422),
     ("empty object", "/predict", b"{}", JSON, 422),
     ("unknown field", "/predict", b'{"features": {"a": 1}, "extra": 1}', JSON, 422),
@@ -43,7 +43,7 @@ CORPUS: list[tuple[str, str, bytes, str, int]] = [
         JSON,
         422,
     ),
-    ("deep nesting", "/predict", b'{"features": ' + b"[" * 50000 + b"]" * 50000 + b"}", JSON, 400),
+    ("deep nesting", "/predict", b'{"features": ' + b"[" * 50000 + b"]" * 50000 + b"}", JSON, 422),
     ("oversized body", "/predict", b'{"features": {"a": "' + b"x" * (2 * MIB) + b'"}}', JSON, 413),
     ("text content type", "/predict", b'{"features": {"a": 1}}', "text/plain", 415),
     ("form content type", "/predict", b"features=1", "application/x-www-form-urlencoded", 415),
