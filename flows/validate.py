@@ -8,16 +8,17 @@ from prefect import flow, get_run_logger
 from pydantic import BaseModel
 
 from flows.criteria import criteria
+from flows.data import data
 from flows.integration import integration
 from tasks.bookkeeping import begin_run
 from tasks.target import start_target, stop_target
-from vigil.config import load_config
+from vigil.config import VigilConfig, load_config
 from vigil.criteria import Verdict
 from vigil.errors import ConfigError, RunError
 from vigil.run import RunRef, SuiteRun, new_run_id
 from vigil.store import RunStatus, open_store
 
-SUITE_FLOWS = {"integration": integration}
+SUITE_FLOWS = {"data": data, "integration": integration}
 """Suite name -> its flow, in the order suites run."""
 
 
@@ -27,6 +28,11 @@ class RunSummary(BaseModel):
     run_id: str
     verdict: Verdict
     report_dir: Path
+
+
+def _settings_of(config: VigilConfig, suite: str) -> BaseModel:
+    """The settings a suite's flow takes: the datasets for `data`, else its own section."""
+    return config.data if suite == "data" else getattr(config.suites, suite)
 
 
 @flow(name="validate")
@@ -70,7 +76,7 @@ def validate(
         target = start_target(config.target, config.work_dir / "targets" / run_id)
         suite_run = SuiteRun(**run.model_dump(), endpoint=target.endpoint)
         for name in chosen:
-            SUITE_FLOWS[name](suite_run, getattr(config.suites, name))
+            SUITE_FLOWS[name](suite_run, _settings_of(config, name))
     except RunError as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.error("Run %s stopped by an infrastructure error: %s", run_id, error)

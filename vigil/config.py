@@ -40,6 +40,7 @@ from pydantic import (
 
 from vigil.errors import ConfigError
 from vigil.results import Severity
+from vigil.synth.config import DataConfig
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
 DEFAULT_CONFIG_NAME = "vigil.yaml"
@@ -343,9 +344,16 @@ class IntegrationSuiteConfig(StrictModel):
     )
 
 
-class SuitesConfig(StrictModel):
-    """Per-suite settings; a suite left out keeps its defaults."""
+class DataSuiteConfig(StrictModel):
+    """The data suite: the run's synthetic data generated and checked with Great Expectations."""
 
+    enabled: bool = Field(default=True, description="Run this suite.")
+
+
+class SuitesConfig(StrictModel):
+    """Per-suite settings, in the order the suites run; a suite left out keeps its defaults."""
+
+    data: DataSuiteConfig = Field(default_factory=DataSuiteConfig)
     integration: IntegrationSuiteConfig = Field(default_factory=IntegrationSuiteConfig)
 
     def enabled(self) -> list[str]:
@@ -389,6 +397,9 @@ class VigilConfig(StrictModel):
     )
     store: StoreConfig = Field(default_factory=StoreConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    data: DataConfig = Field(
+        default_factory=DataConfig, description="The synthetic datasets the suites stand on."
+    )
     target: TargetConfig
     suites: SuitesConfig = Field(default_factory=SuitesConfig)
     criteria: dict[str, CriterionConfig] = Field(

@@ -94,6 +94,9 @@ def test_validate_development_profile_writes_the_report_and_exits_1(tmp_path: Pa
     assert criteria["integration_pass_rate"]["status"] == "passed"
     assert criteria["integration_pass_rate"]["measured"] == 1.0
     assert criteria["availability"]["status"] == "not_evaluated"
+    assert report["suites"]["data"]["status"] == "passed"
+    assert (run_dir / "data_docs" / "index.html").exists()
+    assert (run_dir / "data" / "metrics_history.parquet").exists()
     suite = report["suites"]["integration"]
     assert suite["status"] == "passed"
     round_trip = next(

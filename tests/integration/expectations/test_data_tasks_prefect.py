@@ -12,16 +12,6 @@ import pytest
 from vigil.synth.config import LearningStreamConfig, MetricsHistoryConfig
 
 
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    """A temporary Prefect server for this module, stopped afterwards."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-@pytest.mark.slow
 def test_tasks_generate_save_and_validate(prefect_harness, tmp_path: Path) -> None:
     from prefect import flow
     from prefect.artifacts import Artifact

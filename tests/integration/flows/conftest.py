@@ -1,17 +1,12 @@
-"""One Prefect test harness (a real temporary API server) for every flow test."""
+"""Every flow test runs on the session's Prefect harness."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_harness() -> Iterator[None]:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+@pytest.fixture(autouse=True)
+def _on_prefect(prefect_harness: None) -> Iterator[None]:
+    yield

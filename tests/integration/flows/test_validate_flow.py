@@ -33,7 +33,7 @@ def write_config(tmp_path: Path, **overrides: object) -> Path:
         "work_dir": str(tmp_path / "work"),
         "store": {"url": f"sqlite:///{tmp_path / 'vigil.db'}"},
         "reports": {"dir": str(tmp_path / "reports")},
-        "suites": {"integration": {"feedback_rounds": 20}},
+        "suites": {"data": {"enabled": False}, "integration": {"feedback_rounds": 20}},
     }
     base.update(overrides)
     path = tmp_path / "vigil.yaml"
@@ -115,6 +115,27 @@ def test_a_target_that_breaks_the_contract_fails(tmp_path: Path) -> None:
     assert "malformed_json: 500" in checks["bad_requests_rejected_with_4xx"].message
     assert checks["predictions_served"].status is Status.PASSED
     assert_no_process_left(tmp_path)
+
+
+def test_data_suite_records_every_expectation_and_saves_the_data(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        suites={"data": {"enabled": True}, "integration": {"enabled": False}},
+        data={"metrics": {"days": 14}, "learning": {"days": 30, "rows_per_day": 40}},
+    )
+    summary = validate(config_path=str(config))
+
+    [suite] = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}").suites(summary.run_id)
+    assert suite.suite == "data" and suite.status is Status.PASSED
+    names = [c.name for c in suite.checks]
+    assert any(n.startswith("synthetic_metrics:expect_column_autocorrelation") for n in names)
+    assert any(n.startswith("synthetic_metric_labels:") for n in names)
+    measured = {m.name: m.value for m in suite.measurements}
+    assert measured["metrics_samples"] == 14 * 24 * 60
+    assert measured["learning_rows"] == 30 * 40
+    for name in ("metrics_history.parquet", "metrics_labels.parquet", "learning_stream.parquet"):
+        assert (summary.report_dir / "data" / name).stat().st_size > 0
+    assert (summary.report_dir / "data_docs" / "index.html").exists()
 
 
 def test_a_target_that_cannot_start_is_an_error_with_a_report(tmp_path: Path) -> None:

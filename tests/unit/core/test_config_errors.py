@@ -183,3 +183,20 @@ def test_criterion_with_unknown_operator(tmp_path: Path) -> None:
     path = write(tmp_path, "criteria:\n  availability:\n    operator: '=>'\n")
     message = error_of(path)
     assert "criteria.availability.operator" in message
+
+
+def test_data_generator_parameters_are_checked_with_the_file_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "data:\n  metrics:\n    days: -3\n")
+    message = error_of(path)
+    assert f"{path}:3: data.metrics.days: days must be a positive number of days, got -3" in message
+
+
+def test_resolution_coarser_than_the_daily_cycle_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "data:\n  metrics:\n    resolution_seconds: 7200\n")
+    message = error_of(path)
+    assert "data.metrics.resolution_seconds" in message
+
+
+def test_misspelt_data_key_gets_a_suggestion(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, "data:\n  learning:\n    rows_per_dya: 10\n"))
+    assert "data.learning.rows_per_dya: unknown key; did you mean 'rows_per_day'?" in message
