@@ -64,7 +64,7 @@ def main() -> None:
         wait_healthy(base_url, service, timeout=90)
         base = LoadProfileConfig(
             users=1,
-            duration_seconds=1,
+            duration_seconds=args.step_warmup + args.step_seconds,
             ramp_seconds=min(10.0, args.step_warmup),
             think_min_seconds=2,
             think_max_seconds=5,

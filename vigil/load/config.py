@@ -157,7 +157,7 @@ class LoadProfileConfig(BaseModel):
         if self.ramp_time_seconds > self.duration_seconds:
             raise ValueError(
                 f"the ramp takes {self.ramp_time_seconds:g} s but duration_seconds is "
-                f"{self.duration_seconds:g}; raise duration_seconds or the spawn rate"
+                f"{self.duration_seconds:g}; raise duration_seconds or shorten the ramp"
             )
         if self.warmup_seconds >= self.duration_seconds:
             raise ValueError(
