@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -484,16 +485,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 _OPEN_STORES: dict[str, Store] = {}
+_OPEN_STORES_LOCK = threading.Lock()
 
 
 def open_store(config: StoreConfig) -> Store:
-    """The process's store for `config`, opened once and then shared.
+    """The process's store for `config`, opened once and then shared (tasks run in threads).
 
     The URL is resolved here, in-process, so that a password in
     ``VIGIL_DATABASE_URL`` never travels as a flow or task parameter.
     """
     url = config.resolved_url()
-    store = _OPEN_STORES.get(url)
-    if store is None:
-        store = _OPEN_STORES[url] = Store.open(url)
+    with _OPEN_STORES_LOCK:
+        store = _OPEN_STORES.get(url)
+        if store is None:
+            store = _OPEN_STORES[url] = Store.open(url)
     return store
