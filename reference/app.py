@@ -203,6 +203,9 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
             "evaluation and self-healing. vigil's built-in system under test."
         ),
         lifespan=lifespan,
+        # Nothing consumes OpenTelemetry here; checking for providers on every
+        # request is measurable CPU on the hot path.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_middleware(
         RequestGuardMiddleware, runtime=runtime, max_body_bytes=settings.max_body_bytes
