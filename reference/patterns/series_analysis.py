@@ -53,7 +53,7 @@ SHORT_EXCURSION_SECONDS = 2 * 3600
 """Excursions up to this long are spikes or dips; longer ones are temporary level shifts."""
 MIN_HOURLY_NOISE_RATIO = 0.5
 """Bounds (and inverse) on how much quieter or noisier one hour of day may be than the series."""
-DAILY_MAXIMUM_FACTOR = 1.2
+DAILY_MAXIMUM_FACTOR = 1.5
 """A spike must exceed the typical day's largest excursion by this factor."""
 ROUTINE_SHIFT_DAYS = 2.0
 """More than one level shift per this many days means shifting is routine for the series."""

@@ -253,3 +253,20 @@ def test_sensitivity_orders_how_much_is_reported() -> None:
     }
     assert counts["low"] <= counts["medium"] <= counts["high"]
     assert counts["low"] < counts["high"]
+
+
+def test_nightly_batch_spike_is_normal_but_an_outsized_spike_is_not() -> None:
+    values = _noise(14, seed=16)
+    nightly = np.arange(14) * 288 + 36  # 03:00 every day
+    values[nightly] += 20.0
+    values[9 * 288 + 168] += 60.0  # 14:00 on day 9
+    response = _spaced({"cpu_utilization": values})
+    assert [(a.kind, a.start) for a in response.anomalies] == [("spike", _at(9 * 288 + 168))]
+
+
+def test_hourly_job_bursts_are_explained_by_the_hourly_cycle() -> None:
+    values = _noise(7, seed=17, level=0.24, sigma=0.01)
+    values[11::12] += 3.0  # the same five minutes of every hour
+    values[1000] -= 0.2
+    response = _spaced({"network_in": values})
+    assert [(a.kind, a.start) for a in response.anomalies] == [("dip", _at(1000))]
