@@ -68,12 +68,15 @@ def judge_round_trip(trip: RoundTrip, endpoint: TargetEndpoint) -> list[CheckRes
         endpoint: The started target (for its capabilities).
     """
     caps = endpoint.capabilities
-    return [
+    judged = [
         contract.predictions_served(trip, caps),
         contract.feedback_accepted(trip, caps),
         contract.evaluation_counts_feedback(trip, caps),
         contract.model_version_reported(trip, caps),
     ]
+    # These checks judge the round trip, so they span its time, not the judging's.
+    span = {"started_at": trip.started_at, "finished_at": trip.finished_at}
+    return [check.model_copy(update=span) for check in judged]
 
 
 @task(name="check-bad-requests", cache_policy=NO_CACHE)

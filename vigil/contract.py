@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from vigil.config import Capability
@@ -45,6 +46,8 @@ class RoundTrip:
     """What a predict-then-feedback round trip observed, shared by several checks."""
 
     rows: list[LabelledRow]
+    started_at: datetime = field(default_factory=utc_now)
+    finished_at: datetime = field(default_factory=utc_now)
     predictions: list[Prediction] = field(default_factory=list)
     predict_errors: list[str] = field(default_factory=list)
     feedback_errors: list[str] = field(default_factory=list)
@@ -170,6 +173,7 @@ def run_round_trip(client: TargetClient, rows: list[LabelledRow]) -> RoundTrip:
             trip.evaluation_version = evaluation.model_version
         except (TargetUnavailableError, TargetProtocolError) as exc:
             trip.evaluation_error = str(exc)
+    trip.finished_at = utc_now()
     return trip
 
 

@@ -60,7 +60,10 @@ def _criteria_chart(report: RunReport) -> str:
     )
     figure.add_vline(x=1.0, line_dash="dash", annotation_text="threshold")
     figure.update_layout(
-        title="Measured value / threshold", height=120 + 40 * len(judged), margin={"l": 220}
+        title="Measured value as a share of its threshold (1 = exactly at the threshold)",
+        height=max(240, 140 + 50 * len(judged)),
+        margin={"l": 220},
+        bargap=0.35,
     )
     return figure.to_html(full_html=False, include_plotlyjs=True)
 
