@@ -80,6 +80,8 @@ KNOWN_ENDPOINTS = frozenset(
     }
 )
 
+MONITORING_ENDPOINTS = frozenset({"/health", "/metrics", "/incidents", "/openapi.json", "/docs"})
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 404, 409, 413, 415, 422, 503)
 }
@@ -138,11 +140,15 @@ class RequestGuardMiddleware:
             labels = {"endpoint": endpoint, "method": method, "status": str(code)}
             metrics.REQUESTS.labels(**labels).inc()
             metrics.LATENCY.labels(**labels).observe(time.perf_counter() - started)
-            slot = self.runtime.slot
-            self.runtime.state.add(slot, SlotField.REQUESTS)
             if code >= 500:
                 metrics.ERRORS.labels(endpoint=endpoint).inc()
-                self.runtime.state.add(slot, SlotField.ERRORS_5XX)
+            if endpoint not in MONITORING_ENDPOINTS:
+                # The supervisor's 5xx rate is about the service's work; polling
+                # /health or /metrics must not dilute it.
+                slot = self.runtime.slot
+                self.runtime.state.add(slot, SlotField.REQUESTS)
+                if code >= 500:
+                    self.runtime.state.add(slot, SlotField.ERRORS_5XX)
 
 
 def _too_large(limit: int) -> str:
@@ -524,11 +530,13 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
     )
     async def fault_memory(body: MemoryFaultRequest) -> dict[str, Any]:
         """Test hook: allocate and hold memory in the worker that answers."""
-        block = bytearray(body.megabytes * 1_048_576)
-        # Touch every page so the allocation is resident, not just reserved.
-        for offset in range(0, len(block), 4096):
-            block[offset] = 1
-        runtime.memory_ballast.append(block)
+        for _ in range(body.megabytes):
+            block = bytearray(1_048_576)
+            # Touch every page so the allocation is resident, not just reserved.
+            block[::4096] = b"\x01" * 256
+            runtime.memory_ballast.append(block)
+            # Yield between megabytes so the loop and the heartbeat keep running.
+            await asyncio.sleep(0)
         held = sum(len(b) for b in runtime.memory_ballast) // 1_048_576
         return {"worker_pid": os.getpid(), "detail": f"holding {held} MiB of test ballast"}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from reference.incidents import parse_iso
@@ -95,11 +96,25 @@ class DatabaseWatch:
         self._judge_deploy()
 
     def _probe(self) -> str | None:
+        if self._workers_committed_recently():
+            # A worker's commit just succeeded: the database takes writes. Probing
+            # anyway would queue behind a busy writer (SQLite has one write lock)
+            # and report an outage that is only contention.
+            return None
         try:
             self.database.probe()
         except UNAVAILABLE_ERRORS as exc:
             return str(exc).splitlines()[0][:300]
         return None
+
+    def _workers_committed_recently(self) -> bool:
+        now = time.monotonic()
+        recent = max(2 * self.settings.check_interval_s, 1.0)
+        return any(
+            self.state.get(slot, SlotField.PID) > 0
+            and now - self.state.get(slot, SlotField.LAST_COMMIT) < recent
+            for slot in range(MAX_WORKERS)
+        )
 
     def _worker_buffers(self) -> tuple[int, bool]:
         buffered = 0

@@ -49,12 +49,15 @@ class OnlineLearner:
         return 1.0 - p if self.corrupt else p
 
     def learn(self, features: dict[str, FeatureValue], label: int, feedback_id: int) -> bool:
-        """Learn one labelled example; returns True when the error stream drifted."""
+        """Learn one labelled example; returns True when the error rate drifted upwards."""
         error = int((self.score(features) >= 0.5) != bool(label))
+        before = self.detector.estimation
         self.detector.update(error)
         self.pipeline.learn_one(features, bool(label))
         self.applied_feedback_id = max(self.applied_feedback_id, feedback_id)
-        return self.detector.drift_detected
+        # ADWIN flags any change of the mean, including the error falling while
+        # the model learns; only a rise means the concept moved away from us.
+        return self.detector.drift_detected and self.detector.estimation > before
 
     def set_learning_rate(self, learning_rate: float) -> None:
         """Change the SGD step size; plain SGD keeps no state, so swapping it is safe."""

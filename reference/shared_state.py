@@ -26,6 +26,7 @@ class SlotField(IntEnum):
     BUFFERED = 4
     DEGRADED = 5
     READY = 6
+    LAST_COMMIT = 7
 
 
 class ControlField(IntEnum):

@@ -13,6 +13,8 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from collections import OrderedDict, deque
 from datetime import datetime
@@ -35,6 +37,8 @@ from reference.writer import (
 logger = logging.getLogger("reference.worker")
 
 HEARTBEAT_INTERVAL_S = 0.1
+LOOP_STALL_LIMIT_S = 30.0
+"""An event loop that has not run its tick task for this long counts as hung."""
 LEARN_INTERVAL_S = 0.1
 LEARN_BATCH = 1000
 ACCURACY_WINDOW = 1000
@@ -72,6 +76,8 @@ class WorkerRuntime:
         self._recent_correct: deque[int] = deque(maxlen=ACCURACY_WINDOW)
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._tasks: list[asyncio.Task] = []
+        self._stopped = threading.Event()
+        self._loop_tick = time.monotonic()
         self.fault_error_rate = 0.0
         self.fault_error_until = 0.0
         self.memory_ballast: list[bytearray] = []
@@ -86,7 +92,9 @@ class WorkerRuntime:
     async def start(self) -> None:
         """Start the writer, the heartbeat and the learning loop; load the model if possible."""
         self.writer.start()
+        self._loop_tick = time.monotonic()
         self._tasks = [asyncio.create_task(self._heartbeat_loop(), name="heartbeat")]
+        threading.Thread(target=self._heartbeat_thread, name="heartbeat", daemon=True).start()
         try:
             await asyncio.to_thread(self.database.create_schema)
             await asyncio.to_thread(
@@ -101,6 +109,7 @@ class WorkerRuntime:
     async def stop(self) -> None:
         """Stop background work and flush queued writes."""
         self.state.set(self.slot, SlotField.READY, 0.0)
+        self._stopped.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -114,16 +123,27 @@ class WorkerRuntime:
         self.database.dispose()
 
     async def _heartbeat_loop(self) -> None:
+        """Mark the event loop as alive; the heartbeat thread reports it."""
         parent = os.getppid()
         while True:
-            self.state.set(self.slot, SlotField.HEARTBEAT, time.monotonic())
+            self._loop_tick = time.monotonic()
             metrics.FEEDBACK_BACKLOG.set(self.writer.backlog)
             if os.getppid() != parent:
                 # The supervisor died without stopping us: never outlive it.
                 logger.error("supervisor %d is gone, worker exiting", parent)
-                os.kill(os.getpid(), 15)
+                os.kill(os.getpid(), signal.SIGTERM)
                 return
             await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+
+    def _heartbeat_thread(self) -> None:
+        # Beating from a thread keeps an overloaded but working event loop (whose
+        # timers fire late) from being taken for a hung one; a stopped process
+        # beats no more, and a loop stalled past LOOP_STALL_LIMIT_S stops the
+        # beat too, so real hangs are still caught.
+        while not self._stopped.wait(HEARTBEAT_INTERVAL_S):
+            now = time.monotonic()
+            if now - self._loop_tick < LOOP_STALL_LIMIT_S:
+                self.state.set(self.slot, SlotField.HEARTBEAT, now)
 
     # -- serving -----------------------------------------------------------
 

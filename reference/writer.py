@@ -270,6 +270,7 @@ class GroupCommitWriter:
                     _resolve(item, error=exc)
                 return
             else:
+                self._state.set(self._slot, SlotField.LAST_COMMIT, time.monotonic())
                 statuses_iter = iter(statuses)
                 for item in batch:
                     _resolve(item, True if item.kind == "p" else next(statuses_iter) == "new")
@@ -303,6 +304,7 @@ class GroupCommitWriter:
         except UNAVAILABLE_ERRORS as exc:
             self._enter_degraded(exc)
             return False
+        self._state.set(self._slot, SlotField.LAST_COMMIT, time.monotonic())
         if replayed:
             logger.info("replayed %d buffered feedback rows", replayed)
         self.status.replayed_feedback += replayed

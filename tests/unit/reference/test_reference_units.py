@@ -94,3 +94,23 @@ def test_incident_log_folds_updates_and_filters_by_time(tmp_path):
     assert log.read(later) == []
     with pytest.raises(ValueError, match="unknown incident"):
         log.open_incident("gremlins", "restart_worker", {})
+
+
+def test_drift_is_reported_when_errors_rise_not_while_the_model_improves():
+    # A slow learner: its error falls gradually, which ADWIN alone flags as a change.
+    learner = OnlineLearner("v1", 0.003)
+    rng = random.Random(4)
+    raw_changes = reported = 0
+    for i in range(3000):
+        x = {"a": rng.gauss(0, 1), "b": rng.gauss(0, 1)}
+        reported += learner.learn(x, int(x["a"] + x["b"] > 0), i + 1)
+        raw_changes += learner.detector.drift_detected
+    assert raw_changes >= 1
+    assert reported == 0
+    flipped_at = None
+    for i in range(3000, 6000):
+        x = {"a": rng.gauss(0, 1), "b": rng.gauss(0, 1)}
+        if learner.learn(x, int(x["a"] + x["b"] <= 0), i + 1):
+            flipped_at = i
+            break
+    assert flipped_at is not None and flipped_at - 3000 < 300
