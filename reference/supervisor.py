@@ -76,6 +76,8 @@ class Supervisor:
         # river and scipy (seconds); the fork happens in a thread-free process.
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["reference.app"])
+        # Start it now: it imports the app while we import our own modules.
+        multiprocessing.forkserver.ensure_running()
         self.state = SharedState(self.context)
         self.incidents = IncidentLog(settings.data_dir / "incidents.jsonl")
         self.workers: dict[int, WorkerHandle] = {}
