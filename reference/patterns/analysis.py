@@ -26,6 +26,11 @@ from reference.patterns.seasonality import SECONDS_PER_DAY, peak_days, peak_hour
 from reference.patterns.series_analysis import SeriesFindings, analyse_series
 
 
+def _finite(value: float) -> float:
+    """A float safe for JSON: NaN becomes 0 and overflow is clipped to +/-1e300."""
+    return float(np.clip(np.nan_to_num(value, nan=0.0), -1e300, 1e300))
+
+
 def _instant(nanos: int) -> datetime:
     """A UTC datetime from nanoseconds since the epoch (microsecond precision)."""
     seconds, remainder = divmod(int(nanos), NANOS_PER_SECOND)
@@ -65,12 +70,14 @@ def _patterns(
     if findings.trend is not None and findings.trend_significant:
         coarse_step_seconds = aligned.step_ns * findings.coarse_factor / NANOS_PER_SECOND
         slope = findings.trend.slope * findings.spread * SECONDS_PER_DAY / coarse_step_seconds
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            relative = slope / abs(findings.center) if findings.center else 0.0
         patterns.append(
             TrendPattern(
                 metric=findings.name,
                 direction="increasing" if slope > 0 else "decreasing",
-                slope_per_day=slope,
-                relative_slope_per_day=slope / abs(findings.center) if findings.center else 0.0,
+                slope_per_day=_finite(slope),
+                relative_slope_per_day=_finite(relative),
                 p_value=min(1.0, max(0.0, findings.trend.p_value)),
             )
         )
@@ -79,9 +86,9 @@ def _patterns(
             ChangePointPattern(
                 metric=findings.name,
                 at=slot_instant(fine_index),
-                level_before=findings.to_units(shift.before),
-                level_after=findings.to_units(shift.after),
-                magnitude=magnitude,
+                level_before=_finite(findings.to_units(shift.before)),
+                level_after=_finite(findings.to_units(shift.after)),
+                magnitude=_finite(magnitude),
             )
         )
     return patterns
@@ -129,7 +136,7 @@ def analyze(request: PatternRequest) -> PatternResponse:
                 start=slot_instant(found.start),
                 end=slot_instant(found.end),
                 kind=found.kind,
-                score=round(found.score, 3),
+                score=round(_finite(found.score), 3),
             )
             for found in findings.anomalies
         ]

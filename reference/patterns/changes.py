@@ -318,7 +318,7 @@ def overall_trend(drift: np.ndarray, points_per_day: float) -> Trend | None:
     """Theil-Sen slope and Mann-Kendall p-value over the whole series (on daily means if long)."""
     if len(drift) < 8:
         return None
-    block = int(points_per_day) if len(drift) >= 6 * points_per_day >= 2 else 1
+    block = max(1, int(points_per_day)) if len(drift) >= 6 * points_per_day >= 2 else 1
     usable = len(drift) // block * block
     means = drift[:usable].reshape(-1, block).mean(axis=1)
     time = np.arange(len(means), dtype=np.float64) * block + (block - 1) / 2.0

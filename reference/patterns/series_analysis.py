@@ -262,6 +262,29 @@ def _refine_shift(series: np.ndarray, guess: int, radius: int) -> int:
     return best
 
 
+def _coarse_cycles(
+    coarse: np.ndarray, instants_ns: np.ndarray, step_seconds: float
+) -> SeasonalStructure:
+    """Daily and weekly cycles of the coarse series (none when its step is fractional)."""
+    if not float(step_seconds).is_integer():
+        return SeasonalStructure(daily=None, weekly=None)
+    return detect_cycles(coarse, instants_ns, int(step_seconds))
+
+
+def _coarse_seasonal(
+    structure: SeasonalStructure, instants_ns: np.ndarray, step_seconds: float
+) -> np.ndarray:
+    """The daily and weekly profiles evaluated at the coarse instants."""
+    seasonal = np.zeros(len(instants_ns))
+    if structure.weekly is not None:
+        slots = period_slots(instants_ns, int(step_seconds), 7 * SECONDS_PER_DAY)
+        seasonal += structure.weekly.profile[slots]
+    if structure.daily is not None:
+        slots = period_slots(instants_ns, int(step_seconds), SECONDS_PER_DAY)
+        seasonal += structure.daily.profile[slots]
+    return seasonal
+
+
 def analyse_series(
     name: str,
     values: np.ndarray,
@@ -306,47 +329,50 @@ def analyse_series(
     coarse_step_seconds = step_seconds * factor
     coarse_instants = start_ns + np.arange(len(coarse), dtype=np.int64) * step_ns * factor
     per_day = SECONDS_PER_DAY / coarse_step_seconds
-    if float(coarse_step_seconds).is_integer():
-        structure = detect_cycles(coarse, coarse_instants, int(coarse_step_seconds))
-    else:
-        structure = SeasonalStructure(daily=None, weekly=None)
     hourly = detect_hourly_cycle(filled, step_seconds)
-    structure = SeasonalStructure(daily=structure.daily, weekly=structure.weekly, hourly=hourly)
-    findings.structure = structure
-    coarse_seasonal = np.zeros(len(coarse))
-    if structure.weekly is not None:
-        slots = period_slots(coarse_instants, int(coarse_step_seconds), 7 * SECONDS_PER_DAY)
-        coarse_seasonal += structure.weekly.profile[slots]
-    if structure.daily is not None:
-        slots = period_slots(coarse_instants, int(coarse_step_seconds), SECONDS_PER_DAY)
-        coarse_seasonal += structure.daily.profile[slots]
-    deseasonalised = coarse - coarse_seasonal
-
     level_window = (
         max(3, round(per_day)) if len(coarse) >= 3 * per_day else max(3, len(coarse) // 4)
     )
     spread_floor = max(0.01 * float(np.ptp(np.percentile(scaled[observed], [1, 99]))), 1e-9)
-    coarse_sigma = max(
-        difference_sigma(deseasonalised),
-        robust_sigma(deseasonalised - rolling_median(deseasonalised, level_window)),
-        spread_floor / math.sqrt(factor),
-    )
-
-    # First pass: a level that ignores shifts, only to measure point-level noise.
     coarse_centres = (np.arange(len(coarse)) * factor + (factor - 1) / 2.0).clip(max=n - 1)
-    level = np.interp(index, coarse_centres, rolling_median(deseasonalised, level_window))
-    seasonal = seasonal_component(structure, instants, filled - level, step_seconds)
-    fine_sigma = max(robust_sigma((scaled - level - seasonal)[observed]), spread_floor)
-
     min_size = max(3, math.ceil(SHIFT_MIN_SECONDS / coarse_step_seconds))
-    shifts = find_level_shifts(
-        deseasonalised,
-        coarse_sigma,
-        min_size,
-        thresholds.shift_coarse,
-        thresholds.shift_fine,
-        fine_sigma,
-    )
+
+    def decompose(
+        cycle_input: np.ndarray,
+    ) -> tuple[SeasonalStructure, np.ndarray, float, np.ndarray, float, list[LevelShift]]:
+        """Cycles from `cycle_input`, then noise levels and level shifts of the coarse series."""
+        found = _coarse_cycles(cycle_input, coarse_instants, coarse_step_seconds)
+        structure = SeasonalStructure(daily=found.daily, weekly=found.weekly, hourly=hourly)
+        deseasonalised = coarse - _coarse_seasonal(structure, coarse_instants, coarse_step_seconds)
+        coarse_sigma = max(
+            difference_sigma(deseasonalised),
+            robust_sigma(deseasonalised - rolling_median(deseasonalised, level_window)),
+            spread_floor / math.sqrt(factor),
+        )
+        # A level that ignores shifts, only to measure point-level noise.
+        level = np.interp(index, coarse_centres, rolling_median(deseasonalised, level_window))
+        seasonal = seasonal_component(structure, instants, filled - level, step_seconds)
+        fine_sigma = max(robust_sigma((scaled - level - seasonal)[observed]), spread_floor)
+        shifts = find_level_shifts(
+            deseasonalised,
+            coarse_sigma,
+            min_size,
+            thresholds.shift_coarse,
+            thresholds.shift_fine,
+            fine_sigma,
+        )
+        return structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts
+
+    structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts = decompose(coarse)
+    if shifts:
+        # Big steps (a restart, an outage) swamp the autocorrelation of a
+        # weaker cycle: look for cycles again with the steps taken out.
+        steps = deseasonalised - remove_steps(deseasonalised, shifts)
+        structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts = decompose(
+            coarse - steps
+        )
+    findings.structure = structure
+
     fine_bounds = [0]
     kept_shifts: list[LevelShift] = []
     for shift in shifts:

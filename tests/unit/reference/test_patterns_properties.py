@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reference.patterns import PatternRequest, PatternResponse, analyze
@@ -73,6 +73,14 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
+@example(  # found by this test: coarse steps longer than a day (daily points < 1)
+    {
+        "series": {"0": [-600.0] + [0.0] * 2999},
+        "sensitivity": "low",
+        "start": "2026-01-01T00:00:00Z",
+        "step_seconds": 86_400,
+    }
+)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests())
 def test_any_valid_request_gets_a_valid_response(body: dict[str, Any]) -> None:
