@@ -6,7 +6,7 @@ import gzip
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,10 @@ class Feedback(SQLModel, table=True):
     model_version: str = Field(max_length=32, index=True)
     correct: int
     log_loss: float
-    received_at: datetime = Field(default_factory=utc_now)
+    recorded_at: datetime = Field(
+        default_factory=utc_now,
+        description="When the label was written (or buffered, in degraded mode).",
+    )
 
 
 class ModelVersion(SQLModel, table=True):
@@ -99,6 +102,9 @@ class Incident(SQLModel, table=True):
     recovered_at: datetime | None = None
     evidence: str = Field(description="Evidence as JSON text.")
 
+
+POSTGRES_SETTLE_S = 2.0
+"""Age at which a PostgreSQL feedback row can no longer be overtaken by a lower id."""
 
 INSERT_CHUNK_ROWS = 500
 """Rows per multi-row INSERT: below SQLite's and PostgreSQL's bound-parameter limits."""
@@ -245,7 +251,15 @@ class Database:
         return dict(row._mapping) if row else None
 
     def feedback_after(self, after_id: int, limit: int) -> list[tuple[int, int, int, str]]:
-        """Feedback (id, label, correct, features JSON) with id > after_id, oldest first."""
+        """Feedback (id, label, correct, features JSON) with id > after_id, oldest first.
+
+        On PostgreSQL, concurrent writers can commit ids out of order (id 10 may
+        become visible after id 11), and a reader that moved past 10 would never
+        learn it. Rows are therefore read only once they are a few seconds old,
+        by when every transaction that took a lower id has committed. SQLite has
+        one writer at a time, so its ids always appear in order. ``recorded_at``
+        is stamped right before the insert that assigns the id.
+        """
         query = (
             sa.select(Feedback.id, Feedback.label, Feedback.correct, Prediction.features)
             .join(Prediction, Prediction.request_id == Feedback.request_id)
@@ -253,6 +267,9 @@ class Database:
             .order_by(Feedback.id)
             .limit(limit)
         )
+        if not self.is_sqlite:
+            settled = utc_now() - timedelta(seconds=POSTGRES_SETTLE_S)
+            query = query.where(Feedback.recorded_at < settled)
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(query)]
 
@@ -487,7 +504,7 @@ def _complete_feedback(conn: sa.Connection, row: dict[str, Any]) -> dict[str, An
     return {
         "request_id": row["request_id"],
         "label": label,
-        "received_at": row["received_at"],
+        "recorded_at": row["recorded_at"],
         "score": score,
         "prediction": predicted,
         "model_version": version,

@@ -200,7 +200,7 @@ class WorkerRuntime:
                 prediction = {}
             if prediction is None:
                 return FeedbackOutcome.UNKNOWN
-        row: dict[str, Any] = {"request_id": request_id, "label": label, "received_at": utc_now()}
+        row: dict[str, Any] = {"request_id": request_id, "label": label, "recorded_at": utc_now()}
         if prediction:
             row.update(
                 score=prediction["score"],

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from reference.shared_state import ControlField, SharedState, SlotField
-from reference.storage import Database
+from reference.storage import Database, utc_now
 
 logger = logging.getLogger("reference.writer")
 
@@ -40,7 +40,7 @@ def _encode(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key in ("created_at", "received_at"):
+    for key in ("created_at", "recorded_at"):
         if isinstance(row.get(key), str):
             row[key] = datetime.fromisoformat(row[key])
     return row
@@ -260,6 +260,11 @@ class GroupCommitWriter:
             self._try_replay() if not self._buffer.empty else not self._database_marked_down()
         )
         if reachable:
+            now = utc_now()
+            for row in feedback:
+                # Stamped just before the insert that assigns its id (see
+                # Database.feedback_after for why that matters).
+                row["recorded_at"] = now
             try:
                 statuses = self._database.write_batch(predictions, feedback)
             except UNAVAILABLE_ERRORS as exc:

@@ -82,6 +82,18 @@ def test_service_persists_to_postgres_and_survives_an_outage(postgres_url, servi
     evaluation = service.client.get("/evaluation").json()
     assert evaluation["total"]["count"] == acknowledged
 
+    def learned() -> bool:
+        scores = [
+            service.client.post("/predict", json={"features": {"a": a, "kind": "p"}}).json()[
+                "score"
+            ]
+            for a in (2.0, -2.0)
+        ]
+        return scores[0] > 0.6 and scores[1] < 0.4
+
+    # Workers learn PostgreSQL feedback once it has settled (a couple of seconds).
+    wait_until("the model to learn the labels", learned)
+
     url = sa.engine.make_url(postgres_url)
     admin_url = url.set(database="postgres").render_as_string(hide_password=False)
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
