@@ -14,7 +14,7 @@ windows, per metric:
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.patterns.synthetic_accuracy [--seeds 1 2 3] [--no-write]
+    .venv/bin/python -m benchmarks.patterns.synthetic_accuracy [--seeds 1 2 3 6 7] [--no-write]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _f1(precision: float | None, recall: float | None) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     """Score the analyzer on several seeds, print and write the RESULTS.md section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 6, 7])
     parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
     args = parser.parse_args(argv)
 
@@ -182,6 +182,16 @@ def main(argv: list[str] | None = None) -> int:
             *lines,
             "",
             *kind_lines,
+            "",
+            "What was seen while tuning: seed 1 was inspected during development (the per-hour "
+            "noise scaling, the merging of overlapping ramps, the de-duplication of shifts and "
+            "the second cycle search with level steps removed came from reading its false "
+            "positives); seeds 4 and 5 (not in this table) were used to pick between threshold "
+            "settings; seeds 2, 3, 6 and 7 were only scored. Most strict false positives are "
+            "real, unlabelled behaviour of the generator: `memory_bytes` leaks steadily and "
+            "steps at weekday/weekend boundaries (the leak itself is reported as "
+            "`gradual_degradation`), and the edges of holidays and traffic surges move every "
+            "load-driven metric (those count as true under lenient precision).",
         ]
     )
     print(body)

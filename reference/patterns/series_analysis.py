@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from reference.patterns.alignment import NANOS_PER_SECOND
 from reference.patterns.changes import (
     LevelShift,
     Ramp,
@@ -40,7 +41,6 @@ from reference.patterns.seasonality import (
     seasonal_component,
 )
 
-NANOS_PER_SECOND = 1_000_000_000
 UPPER_DECILE_Z = 1.2816
 """z of the 90th percentile of a standard normal distribution."""
 MIN_POINTS = 12
