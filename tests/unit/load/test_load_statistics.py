@@ -205,3 +205,17 @@ def test_bucket_throughput_uses_the_covered_width() -> None:
     assert bucket.throughput_rps == pytest.approx(8.0)
     assert bucket.histogram is None
     assert bucket.p50_ms == pytest.approx(2.0, rel=1e-3)
+
+
+def test_a_result_survives_a_json_round_trip_with_its_histograms() -> None:
+    recorder = RequestRecorder("a")
+    overall = RequestRecorder(OVERALL)
+    for value in (1_000, 2_500, 40_000, 1_200_000):
+        recorder.record(value, 200, None)
+        overall.record(value, 200, None)
+    result = _result({"a": recorder}, overall, 2.0, series_values=[[1_000, 2_500], [40_000]])
+
+    again = LoadResult.model_validate_json(result.model_dump_json())
+
+    assert again == result
+    assert merge_results([again]).overall.latency == result.overall.latency
