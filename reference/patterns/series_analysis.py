@@ -2,7 +2,7 @@
 
 Work happens in standardised units (value minus median, divided by a robust
 spread) so that series from 0.01 to 1e9 behave the same. A coarse copy of the
-series (block means, at most ~1,500 points) carries the slow analyses: cycles,
+series (block medians, at most ~1,500 points) carries the slow analyses: cycles,
 level shifts, ramps and trend. The fine grid carries the residual in which
 spikes, dips and intermittent bursts are found.
 """
@@ -168,15 +168,20 @@ def coarse_factor_for(length: int, step_seconds: float) -> int:
     return minimum
 
 
-def block_means(values: np.ndarray, factor: int) -> np.ndarray:
-    """Means of consecutive blocks of `factor` values (the last block may be shorter)."""
+def block_medians(values: np.ndarray, factor: int) -> np.ndarray:
+    """Medians of consecutive blocks of `factor` values (the last block may be shorter).
+
+    Medians, not means: bursts that cover less than half of each block (an
+    intermittent failure) must not lift the coarse level, or the whole
+    episode would read as a level shift and hide the bursts.
+    """
     if factor == 1:
         return values.copy()
     full = len(values) // factor * factor
-    means = values[:full].reshape(-1, factor).mean(axis=1)
+    medians = np.median(values[:full].reshape(-1, factor), axis=1)
     if full < len(values):
-        means = np.append(means, values[full:].mean())
-    return means
+        medians = np.append(medians, np.median(values[full:]))
+    return medians
 
 
 def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
@@ -325,7 +330,7 @@ def analyse_series(
     filled = np.interp(index, index[observed], scaled[observed])
     instants = start_ns + index.astype(np.int64) * step_ns
 
-    coarse = block_means(filled, factor)
+    coarse = block_medians(filled, factor)
     coarse_step_seconds = step_seconds * factor
     coarse_instants = start_ns + np.arange(len(coarse), dtype=np.int64) * step_ns * factor
     per_day = SECONDS_PER_DAY / coarse_step_seconds

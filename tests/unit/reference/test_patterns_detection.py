@@ -22,7 +22,7 @@ FIVE_MINUTES = 300
 
 
 def _at(index: int, step: int = FIVE_MINUTES) -> datetime:
-    return START + timedelta(seconds=index * step)
+    return START + timedelta(seconds=int(index) * step)
 
 
 def _spaced(
@@ -270,3 +270,15 @@ def test_hourly_job_bursts_are_explained_by_the_hourly_cycle() -> None:
     values[1000] -= 0.2
     response = _spaced({"network_in": values})
     assert [(a.kind, a.start) for a in response.anomalies] == [("dip", _at(1000))]
+
+
+def test_half_day_of_frequent_bursts_is_intermittent_not_a_level_shift() -> None:
+    values = _noise(20, seed=18, level=0.002, sigma=0.0002)
+    rng = np.random.default_rng(19)
+    window = np.arange(10 * 288, 10 * 288 + 144)  # 12 hours from day 10
+    bursts = window[rng.random(len(window)) < 0.3]
+    values[bursts] *= 6.0
+    response = _spaced({"error_rate": values})
+    inside = [a for a in response.anomalies if _covers(a, _at(window[0]), _at(window[-1]))]
+    assert [a.kind for a in inside] == ["intermittent"]
+    assert not [a for a in response.anomalies if a.kind == "level_shift"]
