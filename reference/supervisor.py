@@ -22,6 +22,7 @@ worker has replayed its local buffer (``evidence.recovery_action`` =
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -45,6 +46,8 @@ logger = logging.getLogger("reference.supervisor")
 
 STARTUP_GRACE_S = 60.0
 """A worker that has not become ready within this long is treated as hung."""
+BIND_RETRY_S = 10.0
+"""How long to retry a port still held by a killed predecessor's workers."""
 STOP_GRACE_S = 4.0
 """How long a worker may take to stop gracefully before it is killed."""
 
@@ -88,12 +91,24 @@ class Supervisor:
         self.socket = self._bind()
 
     def _bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.host, self.settings.port))
-        sock.listen(2048)
-        sock.set_inheritable(True)
-        return sock
+        # Workers of a predecessor that was SIGKILLed notice within a fraction
+        # of a second and stop listening; a restart right after the kill waits
+        # for them instead of failing with "address in use".
+        deadline = time.monotonic() + BIND_RETRY_S
+        while True:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((self.settings.host, self.settings.port))
+            except OSError as exc:
+                sock.close()
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+                continue
+            sock.listen(2048)
+            sock.set_inheritable(True)
+            return sock
 
     @property
     def port(self) -> int:

@@ -20,6 +20,8 @@ from collections import OrderedDict, deque
 from datetime import datetime
 from typing import Any
 
+import psutil
+
 from reference import metrics
 from reference.incidents import IncidentLog
 from reference.learner import OnlineLearner
@@ -42,6 +44,25 @@ LOOP_STALL_LIMIT_S = 30.0
 LEARN_INTERVAL_S = 0.1
 LEARN_BATCH = 1000
 ACCURACY_WINDOW = 1000
+
+
+def _supervisor_process(pid: int) -> psutil.Process | None:
+    # Workers are children of the fork server, which outlives a killed
+    # supervisor while they run, so the parent pid cannot tell; the supervisor's
+    # own process (pid plus start time, safe from pid reuse) can.
+    try:
+        return psutil.Process(pid) if pid > 0 else None
+    except psutil.NoSuchProcess:
+        return None
+
+
+def _alive(process: psutil.Process | None) -> bool:
+    if process is None:
+        return True
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 class FeedbackOutcome:
@@ -124,13 +145,16 @@ class WorkerRuntime:
 
     async def _heartbeat_loop(self) -> None:
         """Mark the event loop as alive; the heartbeat thread reports it."""
-        parent = os.getppid()
+        supervisor = _supervisor_process(int(self.state.read(ControlField.SUPERVISOR_PID)))
+        ticks = 0
         while True:
             self._loop_tick = time.monotonic()
             metrics.FEEDBACK_BACKLOG.set(self.writer.backlog)
-            if os.getppid() != parent:
-                # The supervisor died without stopping us: never outlive it.
-                logger.error("supervisor %d is gone, worker exiting", parent)
+            ticks += 1
+            if ticks % 5 == 0 and not _alive(supervisor):
+                # The supervisor was killed without stopping us: never outlive it,
+                # or the port stays taken and a restarted service cannot bind it.
+                logger.error("supervisor is gone, worker exiting")
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
             await asyncio.sleep(HEARTBEAT_INTERVAL_S)

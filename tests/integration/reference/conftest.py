@@ -71,11 +71,11 @@ class ReferenceService:
 
 
 def start_service(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
 ) -> ReferenceService:
-    """Start the service and wait until /health answers 200."""
+    """Start the service (on `port`, or a free one) and wait until /health answers 200."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = data_dir / "service.log"
     environment = {**os.environ, "REFERENCE_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
     command = [
@@ -156,8 +156,10 @@ def service_factory(tmp_path: Path) -> Iterator:
     """Start dedicated services (e.g. with tight healing bounds); all stopped afterwards."""
     started: list[ReferenceService] = []
 
-    def start(*args: str, name: str = "svc", env: dict[str, str] | None = None) -> ReferenceService:
-        service = start_service(tmp_path / f"{name}-{len(started)}", *args, env=env)
+    def start(
+        *args: str, name: str = "svc", env: dict[str, str] | None = None, port: int | None = None
+    ) -> ReferenceService:
+        service = start_service(tmp_path / f"{name}-{len(started)}", *args, env=env, port=port)
         started.append(service)
         return service
 

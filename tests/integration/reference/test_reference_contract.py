@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 
+import httpx
 import psutil
 
 SEPARABLE_WEIGHTS = {"a": 1.0, "b": 0.5}
@@ -156,23 +157,50 @@ def test_openapi_describes_every_endpoint(reference_service):
         assert path in paths, path
 
 
-def test_predictions_survive_a_restart_and_sigterm_exits_cleanly(service_factory):
+def gone(pids: list[int]) -> bool:
+    """Whether none of these processes is still running."""
+    return not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        for pid in pids
+    )
+
+
+def test_restarts_keep_data_and_never_leave_workers_behind(service_factory):
     service = service_factory(name="restart")
     rid = service.client.post("/predict", json={"features": {"a": 1}}).json()["request_id"]
     workers = service.health()["worker_pids"]
     assert service_factory.stop(service) == 0
-    assert not any(
-        psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in workers
-    )
-    # Restarted without an admin token: the admin API must say so, not just refuse.
+    assert gone(workers)
+
+    # Restarted on the same data and port, without an admin token this time.
     again = service_factory(
         "--data-dir",
         str(service.data_dir),
         name="restart-again",
         env={"REFERENCE_ADMIN_TOKEN": ""},
+        port=service.port,
     )
     response = again.client.post("/feedback", json={"request_id": rid, "label": 1})
     assert response.status_code == 202, response.text
     admin = again.client.get("/admin/models", headers={"Authorization": "Bearer anything"})
     assert admin.status_code == 401
     assert "REFERENCE_ADMIN_TOKEN is not configured" in admin.json()["detail"]
+
+    # SIGKILL of the supervisor: its workers must leave on their own, freeing the
+    # port for an immediate restart (what an operator, or vigil, does next).
+    workers = again.health()["worker_pids"]
+    again.process.kill()
+    again.process.wait(10)
+    third = service_factory("--data-dir", str(service.data_dir), name="third", port=service.port)
+    deadline = time.monotonic() + 60
+    body: dict = {}
+    while body.get("supervisor_pid") != third.process.pid and time.monotonic() < deadline:
+        time.sleep(0.3)
+        try:
+            body = third.health()
+        except httpx.TransportError:
+            body = {}  # between the orphaned workers leaving and the new ones serving
+    assert body.get("supervisor_pid") == third.process.pid
+    assert gone(workers)
+    duplicate = third.client.post("/feedback", json={"request_id": rid, "label": 0})
+    assert duplicate.status_code == 409
