@@ -43,7 +43,7 @@ class MetricRole:
     is_capacity: bool
     """Whether the metric measures use of a finite resource."""
     is_failure_signal: bool
-    """Whether the metric measures errors or latency (a deploy's usual victims)."""
+    """Whether the metric measures errors, latency or model quality (a deploy's usual victims)."""
 
 
 def metric_role(name: str) -> MetricRole:
@@ -61,6 +61,7 @@ def metric_role(name: str) -> MetricRole:
     failure = bool(
         words & {"latency", "error", "errors", "fail", "failure", "failures", "timeout", "5xx"}
         or words & {"p50", "p90", "p95", "p99", "duration"}
+        or words & {"accuracy", "precision", "recall", "f1", "auc"}
     )
     return MetricRole(
         bad_direction="either" if is_load and bad == "either" else bad,

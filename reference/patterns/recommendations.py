@@ -142,11 +142,23 @@ def _anomaly_recommendation(
         )
     if anomaly.kind == "level_shift" and shift is not None:
         change = shift.level_after - shift.level_before
+        if role.is_load and role.bad_direction == "either":
+            return Recommendation(
+                action="investigate",
+                target=metric,
+                window=IntervalWindow(start=shift.at),
+                rationale=(
+                    f"Demand in {metric} stepped from {shift.level_before:.4g} to "
+                    f"{shift.level_after:.4g} at {_clock(shift.at)}: lost traffic (a broken "
+                    "client, DNS, a routing change) or a new source of load."
+                ),
+                expected_effect="The cause of the change in demand is known; capacity matches it.",
+            )
         if not is_degradation(role, change):
             return None
         step = (
             f"{metric} stepped from {shift.level_before:.4g} to {shift.level_after:.4g} at "
-            f"{_clock(shift.at)} and stayed there ({shift.magnitude:.1f} noise deviations)"
+            f"{_clock(shift.at)} ({shift.magnitude:.1f} noise deviations)"
         )
         if role.is_failure_signal:
             return Recommendation(
@@ -154,8 +166,8 @@ def _anomaly_recommendation(
                 target=metric,
                 window=IntervalWindow(start=shift.at),
                 rationale=(
-                    f"{step}; a sudden lasting shift in errors or latency usually follows a "
-                    "deploy or configuration change made just before."
+                    f"{step}; a sudden shift in errors, latency or model quality usually "
+                    "follows a deploy or configuration change made just before."
                 ),
                 expected_effect=f"{metric} returns to about {shift.level_before:.4g}.",
             )
@@ -166,7 +178,7 @@ def _anomaly_recommendation(
             rationale=f"{step}.",
             expected_effect="The change made at that time is identified and kept or reverted.",
         )
-    if anomaly.kind == "intermittent":
+    if anomaly.kind == "intermittent" and not (role.is_load and role.bad_direction == "either"):
         return Recommendation(
             action="investigate",
             target=metric,
