@@ -1,4 +1,4 @@
-"""One worker process: the serving model, its learning loop and the uvicorn server.
+"""One worker process's runtime: the serving model, its learning loop, its writer.
 
 A worker serves HTTP on the socket its supervisor bound, keeps the active model
 version in memory, learns from the durable feedback log in id order (so every
@@ -216,11 +216,15 @@ class WorkerRuntime:
     async def feedback(self, request_id: str, label: int) -> str:
         """Record a label durably; returns a :class:`FeedbackOutcome` value."""
         prediction = self._cache.get(request_id)
+        if prediction is None and self.database_degraded and not self.database.is_sqlite:
+            # A server that is down cannot be asked (and a connect timeout per
+            # request would stall feedback): buffer it and let the replay resolve
+            # it. SQLite still answers reads while its write lock is held.
+            prediction = {}
         if prediction is None:
             try:
                 prediction = await asyncio.to_thread(self.database.find_prediction, request_id)
             except UNAVAILABLE_ERRORS:
-                # Cannot check now: buffer it and let the replay resolve it.
                 prediction = {}
             if prediction is None:
                 return FeedbackOutcome.UNKNOWN
