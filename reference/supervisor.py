@@ -381,6 +381,10 @@ def _process_status(pid: int) -> str:
 def prepare_data_dir(settings: ServiceSettings) -> None:
     """Create the data directory and a clean prometheus multiprocess directory."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ignore = settings.data_dir / ".gitignore"
+    if not ignore.exists():
+        # Run state, never source: keep it out of whatever repository it sits in.
+        ignore.write_text("*\n")
     prom_dir = settings.data_dir.resolve() / "prometheus"
     shutil.rmtree(prom_dir, ignore_errors=True)
     prom_dir.mkdir()
