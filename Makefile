@@ -5,6 +5,8 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 PROFILE ?= development
 PYTEST_ARGS ?=
+# Trust the operating system's certificate store (corporate proxies add their CA there).
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: validate test lint clean
 
