@@ -55,6 +55,9 @@ logger = logging.getLogger("reference.app")
 
 BodyModel = TypeVar("BodyModel", bound=BaseModel)
 
+BULK_TIMEOUT_S = 600.0
+"""Bound on a backup or a restore, which copy whole tables."""
+
 PATTERN_MAX_BODY_BYTES = 32 * 1_048_576
 """/patterns/analyze carries long metric series, so it gets a larger body limit."""
 
@@ -321,8 +324,8 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
         """Prequential accuracy and log loss, over a window and in total."""
         try:
             recent, total = await asyncio.gather(
-                asyncio.to_thread(runtime.database.evaluation, window),
-                asyncio.to_thread(runtime.database.evaluation, None),
+                runtime.db(runtime.database.evaluation, window),
+                runtime.db(runtime.database.evaluation, None),
             )
         except UNAVAILABLE_ERRORS as exc:
             raise HTTPException(
@@ -417,8 +420,8 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
     async def admin_models() -> dict[str, Any]:
         """Every model version and which one serves."""
         try:
-            versions = await asyncio.to_thread(runtime.database.list_versions)
-            found = await asyncio.to_thread(runtime.database.active_version)
+            versions = await runtime.db(runtime.database.list_versions)
+            found = await runtime.db(runtime.database.active_version)
         except UNAVAILABLE_ERRORS as exc:
             raise HTTPException(503, "database unavailable; retry when it is back") from exc
         active = found[0].name if found else None
@@ -445,7 +448,7 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
                     409, f"model version {body.version!r} exists; choose another name"
                 ) from exc
             raise
-        version = await asyncio.to_thread(runtime.database.get_version, name)
+        version = await runtime.db(runtime.database.get_version, name)
         return _version_body(version, name)
 
     @app.post(
@@ -457,15 +460,15 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
     async def admin_rollback(body: RollbackRequest | None = None) -> dict[str, Any]:
         """Serve an earlier version again: `to`, or the serving version's parent."""
         body = body or RollbackRequest()
-        found = await asyncio.to_thread(runtime.database.active_version)
+        found = await runtime.db(runtime.database.active_version)
         current = found[0] if found else None
         target = body.to or (current.parent if current else None)
         if target is None:
             raise HTTPException(409, "the serving version has no parent; name one with 'to'")
-        version = await asyncio.to_thread(runtime.database.get_version, target)
+        version = await runtime.db(runtime.database.get_version, target)
         if version is None:
             raise HTTPException(404, f"no model version {target!r}; see GET /admin/models")
-        await asyncio.to_thread(runtime.database.set_active, target)
+        await runtime.db(runtime.database.set_active, target)
         return _version_body(version, target)
 
     @app.post(
@@ -483,7 +486,7 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
         path = backup_dir / f"{backup_id}.jsonl.gz"
         partial = path.with_suffix(".partial")
         try:
-            count = await asyncio.to_thread(runtime.database.export_to, partial)
+            count = await runtime.db(runtime.database.export_to, partial, timeout_s=BULK_TIMEOUT_S)
         except UNAVAILABLE_ERRORS as exc:
             partial.unlink(missing_ok=True)
             raise HTTPException(503, "database unavailable; back up when it is back") from exc
@@ -509,11 +512,11 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
                 404, f"no backup {body.backup_id!r} in {path.parent}; see POST /admin/backup"
             )
         try:
-            count = await asyncio.to_thread(runtime.database.import_from, path)
-            found = await asyncio.to_thread(runtime.database.active_version)
+            count = await runtime.db(runtime.database.import_from, path, timeout_s=BULK_TIMEOUT_S)
+            found = await runtime.db(runtime.database.active_version)
             if found:
                 # A fresh change time makes every worker reload from the restored state.
-                await asyncio.to_thread(runtime.database.set_active, found[0].name)
+                await runtime.db(runtime.database.set_active, found[0].name)
         except UNAVAILABLE_ERRORS as exc:
             raise HTTPException(503, "database unavailable; restore when it is back") from exc
         return {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from reference.incidents import parse_iso
@@ -48,6 +49,8 @@ class DatabaseWatch:
         self._outage: dict[str, Any] | None = None
         self._peak_buffered = 0
         self._judged_versions: set[str] = set()
+        self._probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-probe")
+        self._stuck_probe: Future | None = None
 
     def start(self) -> None:
         """Start watching."""
@@ -57,6 +60,7 @@ class DatabaseWatch:
         """Stop watching and release the connection pool."""
         self._stop.set()
         self._thread.join(5)
+        self._probes.shutdown(wait=False, cancel_futures=True)
         self.database.dispose()
 
     def _run(self) -> None:
@@ -101,8 +105,18 @@ class DatabaseWatch:
             # anyway would queue behind a busy writer (SQLite has one write lock)
             # and report an outage that is only contention.
             return None
+        if self._stuck_probe is not None:
+            if not self._stuck_probe.done():
+                return "an earlier probe has still not returned (database frozen?)"
+            self._stuck_probe = None
+        probe = self._probes.submit(self.database.probe)
+        bound = 2 * self.settings.db_probe_timeout_s
         try:
-            self.database.probe()
+            probe.result(timeout=bound)
+        except TimeoutError:
+            # A frozen server keeps connections open and never errors.
+            self._stuck_probe = probe
+            return f"probe did not return within {bound:g} s"
         except UNAVAILABLE_ERRORS as exc:
             return str(exc).splitlines()[0][:300]
         return None

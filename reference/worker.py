@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,8 @@ from reference.writer import (
 logger = logging.getLogger("reference.worker")
 
 HEARTBEAT_INTERVAL_S = 0.1
+DB_CALL_TIMEOUT_S = 10.0
+"""Bound on one database call made for a request or the learning loop."""
 LOOP_STALL_LIMIT_S = 30.0
 """An event loop that has not run its tick task for this long counts as hung."""
 LEARN_INTERVAL_S = 0.1
@@ -169,6 +172,16 @@ class WorkerRuntime:
             if now - self._loop_tick < LOOP_STALL_LIMIT_S:
                 self.state.set(self.slot, SlotField.HEARTBEAT, now)
 
+    async def db(
+        self, call: Callable[..., Any], *args: Any, timeout_s: float = DB_CALL_TIMEOUT_S
+    ) -> Any:
+        """Run a database call off the event loop, bounded in time.
+
+        A frozen database server never errors, it just never answers; the
+        bound turns that into a TimeoutError, one of UNAVAILABLE_ERRORS.
+        """
+        return await asyncio.wait_for(asyncio.to_thread(call, *args), timeout_s)
+
     # -- serving -----------------------------------------------------------
 
     @property
@@ -223,7 +236,7 @@ class WorkerRuntime:
             prediction = {}
         if prediction is None:
             try:
-                prediction = await asyncio.to_thread(self.database.find_prediction, request_id)
+                prediction = await self.db(self.database.find_prediction, request_id)
             except UNAVAILABLE_ERRORS:
                 prediction = {}
             if prediction is None:
@@ -267,18 +280,16 @@ class WorkerRuntime:
 
     async def _sync_model(self) -> None:
         """Follow the active version and learn every feedback row not yet learned."""
-        found = await asyncio.to_thread(self.database.active_version)
+        found = await self.db(self.database.active_version)
         if found is None:
-            found = await asyncio.to_thread(self._create_initial_version)
+            found = await self.db(self._create_initial_version)
         active, changed_at = found
         marker = (active.name, changed_at)
         if self.learner is None or marker != self._active_marker:
             await self._load(active, marker)
         self._apply_config()
         learner = self.learner
-        rows = await asyncio.to_thread(
-            self.database.feedback_after, learner.applied_feedback_id, LEARN_BATCH
-        )
+        rows = await self.db(self.database.feedback_after, learner.applied_feedback_id, LEARN_BATCH)
         for index, (feedback_id, label, correct, features) in enumerate(rows):
             drifted = learner.learn(json.loads(features), label, feedback_id)
             self._recent_correct.append(correct)
@@ -324,7 +335,7 @@ class WorkerRuntime:
         return active
 
     async def _load(self, active: ModelVersion, marker: tuple[str, datetime]) -> None:
-        state = await asyncio.to_thread(self.database.latest_checkpoint, active.name)
+        state = await self.db(self.database.latest_checkpoint, active.name)
         if state is None:
             raise RuntimeError(f"model version {active.name} has no checkpoint")
         learner = OnlineLearner.loads(state)

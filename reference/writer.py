@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +30,22 @@ from reference.storage import Database, utc_now
 
 logger = logging.getLogger("reference.writer")
 
-UNAVAILABLE_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
-"""Errors meaning "the database is not reachable", as opposed to a bug in a query."""
+UNAVAILABLE_ERRORS = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    TimeoutError,
+)
+"""Errors meaning "the database is not reachable" (or not answering in time), as opposed
+to a bug in a query."""
+
+WRITE_TIMEOUT_S = 5.0
+"""A commit not done by then counts as the database being unavailable.
+
+A frozen server (a stopped process, a paused container) keeps its TCP
+connections open, so no driver error ever comes; without this bound every
+request would wait on the stuck commit forever.
+"""
 
 RESOLVE_PATIENCE_S = 30.0
 """How long a replayed feedback row waits for its prediction before it is dropped."""
@@ -105,18 +121,23 @@ class LocalBuffer:
         self._file.close()
 
 
-def replay_buffer(database: Database, buffer: LocalBuffer, first_seen: dict[str, float]) -> int:
-    """Commit a buffer's rows; keep feedback whose prediction is not there yet.
+def replay_buffer(
+    write: Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[str]],
+    buffer: LocalBuffer,
+    first_seen: dict[str, float],
+) -> int:
+    """Commit a buffer's rows through `write`; keep feedback whose prediction is not there yet.
 
     Returns the number of feedback rows committed. Raises the database's error
-    when it is still unreachable (the buffer is then left untouched).
+    when it is still unreachable; the buffer is then left untouched (only this
+    thread ever changes it, even when `write` runs elsewhere and times out).
     """
     items = buffer.load()
     if not items:
         return 0
     predictions = [row for kind, row in items if kind == "p"]
     feedback = [row for kind, row in items if kind == "f"]
-    statuses = database.write_batch(predictions, feedback)
+    statuses = write(predictions, feedback)
     keep = []
     for row, status in zip(feedback, statuses, strict=True):
         if status != "unresolved":
@@ -148,7 +169,7 @@ def replay_orphaned_buffers(database: Database, directory: Path, own: Path) -> i
             continue
         try:
             orphan = LocalBuffer(path, lock=False)
-            replayed += replay_buffer(database, orphan, {})
+            replayed += replay_buffer(database.write_batch, orphan, {})
             orphan.close()
         finally:
             handle.close()
@@ -198,6 +219,8 @@ class GroupCommitWriter:
         self._first_seen: dict[str, float] = {}
         self.status = WriterStatus(degraded=not buffer.empty)
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._db_calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
+        self._stuck: Future | None = None
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -209,6 +232,7 @@ class GroupCommitWriter:
             self._stopping = True
             self._cond.notify()
         self._thread.join(timeout_s)
+        self._db_calls.shutdown(wait=False, cancel_futures=True)
 
     @property
     def backlog(self) -> int:
@@ -250,6 +274,25 @@ class GroupCommitWriter:
             if stopping:
                 return
 
+    def _bounded_write(
+        self, predictions: list[dict[str, Any]], feedback: list[dict[str, Any]]
+    ) -> list[str]:
+        """``Database.write_batch`` with a deadline; TimeoutError when it is missed."""
+        if self._stuck is not None:
+            if not self._stuck.done():
+                raise TimeoutError("an earlier database write has still not returned")
+            self._stuck = None
+        call = self._db_calls.submit(self._database.write_batch, predictions, feedback)
+        try:
+            return call.result(timeout=WRITE_TIMEOUT_S)
+        except TimeoutError:
+            # The call may still commit later; its rows are buffered meanwhile
+            # and replayed idempotently (inserts ignore conflicts).
+            self._stuck = call
+            raise TimeoutError(
+                f"database write did not return within {WRITE_TIMEOUT_S:g} s"
+            ) from None
+
     def _database_marked_down(self) -> bool:
         return self._state.read(ControlField.DB_DOWN) > 0
 
@@ -266,7 +309,7 @@ class GroupCommitWriter:
                 # Database.feedback_after for why that matters).
                 row["recorded_at"] = now
             try:
-                statuses = self._database.write_batch(predictions, feedback)
+                statuses = self._bounded_write(predictions, feedback)
             except UNAVAILABLE_ERRORS as exc:
                 self._enter_degraded(exc)
             except Exception as exc:
@@ -305,7 +348,7 @@ class GroupCommitWriter:
             self.status.degraded = True
             return False
         try:
-            replayed = replay_buffer(self._database, self._buffer, self._first_seen)
+            replayed = replay_buffer(self._bounded_write, self._buffer, self._first_seen)
         except UNAVAILABLE_ERRORS as exc:
             self._enter_degraded(exc)
             return False

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import select
+import socket
+import threading
 import time
 
 import httpx
@@ -134,3 +138,97 @@ def test_service_persists_to_postgres_and_survives_an_outage(postgres_url, servi
     assert feedback_rows(postgres_url) == acknowledged
     label(service, 5, rng)
     assert feedback_rows(postgres_url) == acknowledged + 5
+
+
+class FreezableProxy:
+    """A TCP relay to PostgreSQL that can stop relaying while keeping connections open.
+
+    Frozen, it is a database that never answers: no error, no closed socket,
+    like a stopped server or a paused container.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.frozen = threading.Event()
+        self.stopped = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(self.target, timeout=5)
+            self.sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        while not self.stopped.is_set():
+            if self.frozen.is_set():
+                time.sleep(0.05)
+                continue
+            ready, _, _ = select.select([src], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+            except OSError:
+                break
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def close(self) -> None:
+        """Stop relaying and close every socket."""
+        self.stopped.set()
+        self.listener.close()
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def test_frozen_database_is_detected_and_nothing_acknowledged_is_lost(
+    postgres_url, service_factory
+):
+    url = sa.engine.make_url(postgres_url)
+    proxy = FreezableProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        via_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        service = service_factory("--database-url", via_proxy, *HEALING_ARGS, name="frozen")
+        rng = random.Random(23)
+        acknowledged = label(service, 20, rng)
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+        proxy.frozen.set()
+        try:
+            acknowledged += label(service, 20, rng)
+            wait_until("degraded health", lambda: service.health()["status"] == "degraded")
+            acknowledged += label(service, 10, rng)
+        finally:
+            proxy.frozen.clear()
+
+        def recovered():
+            body = service.client.get("/incidents", params={"since": since}).json()
+            for item in body["incidents"]:
+                if item["kind"] == "database_unavailable" and item["recovered_at"]:
+                    return item
+            return None
+
+        incident = wait_until("a recovered database_unavailable incident", recovered, 90)
+        assert incident["action"] == "degraded_mode"
+        wait_until(
+            "every acknowledged label in PostgreSQL",
+            lambda: feedback_rows(postgres_url) == acknowledged,
+        )
+    finally:
+        proxy.close()
