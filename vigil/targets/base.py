@@ -64,6 +64,7 @@ class Target(ABC):
     def __init__(self, config: TargetBaseConfig) -> None:
         self.config = config
         self._endpoint: TargetEndpoint | None = None
+        self._minted_token_env: str | None = None
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -102,6 +103,24 @@ class Target(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _hand_over_token(self, env: dict[str, str], token_env: str | None) -> SecretSource | None:
+        """Resolve the admin token of a target vigil launches and put it in its `env`.
+
+        A generated token is minted once per adapter, so a restart keeps it.
+        Returns where vigil itself finds the token, for the endpoint.
+        """
+        source = self.config.admin_token
+        if source is None:
+            return None
+        if source.generate:
+            if self._minted_token_env is None:
+                _, minted = mint_token()
+                self._minted_token_env = minted.env
+            source = SecretSource(env=self._minted_token_env)
+        if token_env:
+            env[token_env] = source.resolve().get_secret_value()
+        return source
 
     def _make_endpoint(self, base_url: str, token: SecretSource | None) -> TargetEndpoint:
         return TargetEndpoint(

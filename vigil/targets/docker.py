@@ -14,7 +14,6 @@ from vigil.targets.base import (
     Target,
     TargetEndpoint,
     free_port,
-    mint_token,
     wait_until_healthy,
 )
 
@@ -34,7 +33,6 @@ class DockerTarget(Target):
         self._client: Any = None
         self._container: Any = None
         self._port: int | None = None
-        self._token_env: str | None = None
 
     def _docker(self) -> Any:
         if self._client is None:
@@ -63,17 +61,7 @@ class DockerTarget(Target):
         values = {"port": self._port, "workdir": str(self.workdir)}
         command = [part.format(**values) for part in self.config.command or []] or None
         env = dict(self.config.env)
-        token_source = None
-        if self.config.admin_token is not None:
-            if self.config.admin_token.generate:
-                if self._token_env is None:
-                    _, source = mint_token()
-                    self._token_env = source.env
-                token_source = type(self.config.admin_token)(env=self._token_env)
-            else:
-                token_source = self.config.admin_token
-            if self.config.token_env:
-                env[self.config.token_env] = token_source.resolve().get_secret_value()
+        token_source = self._hand_over_token(env, self.config.token_env)
         volumes = {
             str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
             for m in self.config.mounts

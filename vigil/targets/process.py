@@ -23,7 +23,6 @@ from vigil.targets.base import (
     Target,
     TargetEndpoint,
     free_port,
-    mint_token,
     wait_until_healthy,
 )
 
@@ -43,7 +42,6 @@ class ProcessTarget(Target):
         self.log_path = self.workdir / "target.log"
         self._guard: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
-        self._token_env: str | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -58,17 +56,7 @@ class ProcessTarget(Target):
         base_url = self.config.base_url.format(**values)
 
         env = {**os.environ, **self.config.env}
-        token_source = None
-        if self.config.admin_token is not None:
-            if self.config.admin_token.generate:
-                if self._token_env is None:
-                    _, source = mint_token()
-                    self._token_env = source.env
-                token_source = type(self.config.admin_token)(env=self._token_env)
-            else:
-                token_source = self.config.admin_token
-            if self.config.token_env:
-                env[self.config.token_env] = token_source.resolve().get_secret_value()
+        token_source = self._hand_over_token(env, self.config.token_env)
 
         guard = [
             sys.executable,
