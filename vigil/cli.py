@@ -192,6 +192,12 @@ def _print_summary(report_path: Path) -> None:
         print(f"  suite {name}: {suite['status']}, {len(suite['checks'])} checks")
         for check in failed:
             print(f"    {check['status']}: {check['name']}: {check['message']}")
+    unmeasured = [c["name"] for c in report["criteria"] if c["status"] == "not_evaluated"]
+    if report["verdict"] == "incomplete" and unmeasured:
+        print(
+            f"Incomplete: {len(unmeasured)} criteria were not measured by the suites that ran, "
+            "so the run cannot pass (exit code 1)."
+        )
     print(f"Reports: {report_path.parent}")
 
 
