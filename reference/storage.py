@@ -61,6 +61,19 @@ class Feedback(SQLModel, table=True):
     )
 
 
+class FeedbackTotals(SQLModel, table=True):
+    """Running prequential totals of all feedback, updated in the same transactions.
+
+    Summing the whole feedback table on every /evaluation would slow down as a
+    long soak piles up millions of labels.
+    """
+
+    id: int = Field(default=1, primary_key=True)
+    count: int = 0
+    correct: int = 0
+    log_loss_sum: float = 0.0
+
+
 class ModelVersion(SQLModel, table=True):
     """A model version: initial, deployed, or created by a drift reset."""
 
@@ -109,7 +122,15 @@ POSTGRES_SETTLE_S = 2.0
 INSERT_CHUNK_ROWS = 500
 """Rows per multi-row INSERT: below SQLite's and PostgreSQL's bound-parameter limits."""
 
-BACKED_UP_TABLES = [Prediction, Feedback, ModelVersion, ActiveModel, ModelCheckpoint, Incident]
+BACKED_UP_TABLES = [
+    Prediction,
+    Feedback,
+    FeedbackTotals,
+    ModelVersion,
+    ActiveModel,
+    ModelCheckpoint,
+    Incident,
+]
 
 
 @dataclass(frozen=True)
@@ -201,7 +222,28 @@ class Database:
                 )
                 for position, row in complete:
                     statuses[position] = "new" if row["request_id"] in inserted else "duplicate"
+                added = [row for _, row in complete if row["request_id"] in inserted]
+                if added:
+                    self._add_to_totals(conn, added)
         return [status or "duplicate" for status in statuses]
+
+    def _add_to_totals(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        table = FeedbackTotals.__table__
+        stmt = self._insert(table).values(
+            id=1,
+            count=len(rows),
+            correct=sum(row["correct"] for row in rows),
+            log_loss_sum=sum(row["log_loss"] for row in rows),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "count": table.c.count + stmt.excluded.count,
+                "correct": table.c.correct + stmt.excluded.correct,
+                "log_loss_sum": table.c.log_loss_sum + stmt.excluded.log_loss_sum,
+            },
+        )
+        conn.execute(stmt)
 
     def _insert_ignoring_conflicts(
         self,
@@ -280,6 +322,16 @@ class Database:
 
     def evaluation(self, window: int | None) -> EvaluationCounts:
         """Prequential counts over the newest `window` feedback rows, or all when None."""
+        if window is None:
+            with self.engine.connect() as conn:
+                totals = conn.execute(
+                    sa.select(
+                        FeedbackTotals.count, FeedbackTotals.correct, FeedbackTotals.log_loss_sum
+                    ).where(FeedbackTotals.id == 1)
+                ).first()
+            if totals is None:
+                return EvaluationCounts(0, 0, 0.0)
+            return EvaluationCounts(int(totals[0]), int(totals[1]), float(totals[2]))
         source = sa.select(Feedback.correct, Feedback.log_loss)
         if window is not None:
             source = source.order_by(Feedback.id.desc()).limit(window)
