@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reference import metrics
+from reference import metrics, patterns
 from reference.api_models import (
     AdminConfigRequest,
     AdminConfigResponse,
@@ -44,7 +44,7 @@ from reference.api_models import (
     RollbackRequest,
 )
 from reference.incidents import parse_iso
-from reference.patterns import PatternRequest, PatternResponse, analyze
+from reference.patterns import PatternRequest, PatternResponse
 from reference.settings import MAX_WORKERS
 from reference.shared_state import ControlField, SlotField
 from reference.storage import iso_utc
@@ -373,7 +373,7 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
         """Detect patterns in metric series and recommend actions."""
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(analyze, body), timeout=settings.pattern_timeout_s
+                asyncio.to_thread(patterns.analyze, body), timeout=settings.pattern_timeout_s
             )
         except TimeoutError as exc:
             raise HTTPException(

@@ -29,6 +29,8 @@ MAX_SERIES = 32
 """Most series one request may carry."""
 MAX_POINTS_PER_SERIES = 200_000
 """Most values per series (about 139 days at 1-minute resolution)."""
+MAX_TOTAL_POINTS = 1_500_000
+"""Most values over all series of one request: about what fits the service's 32 MiB body limit."""
 MAX_ABS_VALUE = 1e18
 """Largest accepted magnitude of a value (keeps squares and sums far from overflow)."""
 MAX_METRIC_NAME_LENGTH = 128
@@ -158,7 +160,8 @@ class PatternRequest(BaseModel):
         min_length=1,
         max_length=MAX_SERIES,
         description=(
-            "Metric name -> values (finite numbers), 1..32 series of 1..200,000 values, "
+            "Metric name -> values (finite numbers), 1..32 series of 1..200,000 values and "
+            "1,500,000 in all, "
             "all of the same length as `timestamps` (or as each other with `start`)."
         ),
     )
@@ -174,6 +177,12 @@ class PatternRequest(BaseModel):
     @classmethod
     def _values_are_finite(cls, series: dict[str, list[float]]) -> dict[str, list[float]]:
         """Reject NaN and infinities, naming the series and the index."""
+        total = sum(len(values) for values in series.values())
+        if total > MAX_TOTAL_POINTS:
+            raise ValueError(
+                f"the series hold {total:,} values in all, more than {MAX_TOTAL_POINTS:,}; "
+                "split them over several requests or send a coarser resolution"
+            )
         for name, values in series.items():
             array = np.asarray(values, dtype=np.float64)
             bad = ~np.isfinite(array)

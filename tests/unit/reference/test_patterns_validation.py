@@ -145,3 +145,14 @@ def test_valid_forms_are_accepted_and_agree() -> None:
     assert iso.timestamps_ns().tolist() == epoch.timestamps_ns().tolist()
     assert epoch.timestamps_ns().tolist() == spaced.timestamps_ns().tolist()
     assert iso.sensitivity == "medium"
+
+
+def test_more_values_than_the_body_limit_carries_are_refused() -> None:
+    body = {
+        "start": "2026-01-01T00:00:00Z",
+        "step_seconds": 60,
+        "series": {f"m{i}": [1.0] * 200_000 for i in range(8)},
+    }
+    with pytest.raises(ValidationError) as caught:
+        PatternRequest.model_validate(body)
+    assert "1,600,000 values in all, more than 1,500,000" in str(caught.value)
