@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from vigil.scoring.learning import LEARNING_STATISTICS
 from vigil.synth.config import LABEL_KINDS, METRIC_NAMES, SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -44,14 +45,6 @@ INTEGER_METRICS = (
     "active_users_light",
     "active_users_moderate",
     "active_users_heavy",
-)
-LEARNING_STATISTICS = (
-    "improvement",
-    "improvement_ci_low",
-    "improvement_ci_high",
-    "slope_per_day",
-    "slope_ci_low",
-    "slope_ci_high",
 )
 LEARNING_COLUMNS = ("day", "accuracy", "log_loss", "count", *LEARNING_STATISTICS)
 # The improvement is a difference of accuracies and the slope an accuracy per day: both lie in

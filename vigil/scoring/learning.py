@@ -28,6 +28,17 @@ DAILY_COLUMNS = ("day", "accuracy", "log_loss", "count")
 PROBABILITY_EPSILON = 1e-15
 
 
+
+LEARNING_STATISTICS = (
+    "improvement",
+    "improvement_ci_low",
+    "improvement_ci_high",
+    "slope_per_day",
+    "slope_ci_low",
+    "slope_ci_high",
+)
+"""Statistics every row of the learning-effectiveness frame repeats; its GX suite checks them."""
+
 class DailyQuality(BaseModel):
     """The target's prequential quality over one simulated day."""
 
@@ -69,14 +80,7 @@ class LearningEffectivenessResult(BaseModel):
         frame = frame.astype(
             {"day": "int64", "count": "int64", "accuracy": float, "log_loss": float}
         )
-        for name in (
-            "improvement",
-            "improvement_ci_low",
-            "improvement_ci_high",
-            "slope_per_day",
-            "slope_ci_low",
-            "slope_ci_high",
-        ):
+        for name in LEARNING_STATISTICS:
             frame[name] = float(getattr(self, name))
         return frame
 
