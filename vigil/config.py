@@ -508,13 +508,6 @@ class _Source:
         return True
 
 
-def profile_names(user: dict[str, Any] | None = None) -> list[str]:
-    """Profiles available: the built-in ones and any the user's file defines."""
-    names = dict.fromkeys(_Source.read(DEFAULTS_PATH).data.get("profiles", {}))
-    names.update(dict.fromkeys((user or {}).get("profiles") or {}))
-    return list(names)
-
-
 def load_config(
     path: Path | str | None = None, profile: str = "development", *, check_secrets: bool = True
 ) -> VigilConfig:
@@ -541,7 +534,8 @@ def load_config(
         raise ConfigError(
             f"{user.path}:{user.line_of(('profiles',))}: `profiles` must be a mapping"
         )
-    available = profile_names(user.data if user else None)
+    # Built-in profiles first, then the user's own, each named once.
+    available = list(dict.fromkeys([*(defaults.data.get("profiles") or {}), *user_profiles]))
     if profile not in available:
         hint = [p for p in available if p.startswith(profile)] or difflib.get_close_matches(
             profile, available, n=1
