@@ -14,6 +14,7 @@ import secrets
 import socket
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -153,8 +154,8 @@ def wait_until_healthy(
     endpoint: TargetEndpoint,
     timeout_s: float,
     *,
-    still_running: callable | None = None,
-    describe_exit: callable | None = None,
+    still_running: Callable[[], bool] | None = None,
+    describe_exit: Callable[[], str] | None = None,
 ) -> None:
     """Poll the target's health endpoint until it answers ok or degraded.
 
