@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import string
-import sys
 import types
 import typing
 from enum import StrEnum
@@ -678,7 +677,3 @@ def _as_model(annotation: Any, node: Any = None) -> type[BaseModel] | None:
                 return candidate
     return None
 
-
-def python_executable() -> str:
-    """The interpreter that stands in for ``{python}`` in a target's command."""
-    return sys.executable

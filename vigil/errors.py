@@ -44,10 +44,6 @@ class TargetProtocolError(RunError):
         self.status_code = status_code
 
 
-class CapabilityMissingError(RunError):
-    """The target does not offer a capability a step asked for."""
-
-
 class FaultRollbackError(RunError):
     """A fault's rollback failed: the target may be left degraded."""
 

@@ -20,7 +20,7 @@ from types import TracebackType
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigil.config import HTTP_CAPABILITIES, Capability, SecretSource, TargetBaseConfig
-from vigil.errors import CapabilityMissingError, TargetUnavailableError
+from vigil.errors import TargetUnavailableError
 
 
 class TargetEndpoint(BaseModel):
@@ -39,17 +39,6 @@ class TargetEndpoint(BaseModel):
     request_timeout_s: float = 10.0
     capabilities: frozenset[Capability] = Field(default_factory=frozenset)
     admin_token: SecretSource | None = None
-
-    def has(self, capability: Capability) -> bool:
-        """Whether the target offers `capability`."""
-        return capability in self.capabilities
-
-    def require(self, capability: Capability) -> None:
-        """Raise CapabilityMissingError unless the target offers `capability`."""
-        if capability not in self.capabilities:
-            raise CapabilityMissingError(
-                f"target {self.name!r} ({self.kind}) does not offer {capability.value!r}"
-            )
 
 
 class Target(ABC):

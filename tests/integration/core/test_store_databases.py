@@ -73,6 +73,33 @@ def test_a_failed_write_leaves_no_partial_suite(store: Store) -> None:
     assert store.suites("run-3") == []
 
 
+def test_incidents_are_recorded_and_read_back_in_utc(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.store import IncidentRecord
+
+    store.begin_run("run-i", profile="development", seed=1, config={})
+    injected = datetime(2026, 11, 21, 12, 0, 0, 123000, tzinfo=UTC)
+    store.record_incident(
+        IncidentRecord(
+            run_id="run-i",
+            suite="workflow",
+            fault="kill_worker",
+            expected_kind="worker_crash",
+            reported_kind="worker_crash",
+            action="restart_worker",
+            injected_at=injected,
+            detected_at=injected + timedelta(seconds=1),
+            recovered_at=injected + timedelta(seconds=3),
+            evidence={"pid": 1234},
+        )
+    )
+    [incident] = store.incidents("run-i")
+    assert incident.recovered_at - incident.injected_at == timedelta(seconds=3)
+    assert incident.injected_at == injected and incident.injected_at.tzinfo is not None
+    assert incident.evidence == {"pid": 1234}
+
+
 def test_duplicate_run_id_is_refused(store: Store) -> None:
     store.begin_run("run-4", profile="development", seed=1, config={})
     with pytest.raises(StoreError, match="run run-4 already exists"):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from vigil.synth.config import LearningStreamConfig, MetricsHistoryConfig
 
