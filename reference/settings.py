@@ -76,6 +76,17 @@ class ServiceSettings(BaseModel):
     pattern_timeout_s: float = Field(
         20.0, ge=0.1, le=600, description="Time bound of one /patterns/analyze call."
     )
+    # Switches that break one capability on purpose, so that a validator can be shown
+    # to judge a service that never learns, never heals or finds no patterns as failed.
+    learning_enabled: bool = Field(
+        True, description="false freezes the model: feedback is stored and scored, never learned."
+    )
+    self_healing_enabled: bool = Field(
+        True, description="false: the supervisor never restarts, recycles or rolls back anything."
+    )
+    patterns_mode: Literal["analyze", "none", "random"] = Field(
+        "analyze", description="none: /patterns/analyze finds nothing; random: random windows."
+    )
 
     @property
     def resolved_database_url(self) -> str:

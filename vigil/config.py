@@ -29,7 +29,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -37,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from vigil.config_base import StrictModel
 from vigil.errors import ConfigError
 from vigil.results import Severity
 from vigil.synth.config import DataConfig
@@ -46,12 +46,6 @@ DEFAULT_CONFIG_NAME = "vigil.yaml"
 DATABASE_URL_ENV = "VIGIL_DATABASE_URL"
 DEFAULT_SQLITE_PATH = Path(".vigil") / "vigil.db"
 COMMAND_PLACEHOLDERS = frozenset({"python", "port", "workdir"})
-
-
-class StrictModel(BaseModel):
-    """Base of every configuration model: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- secrets ----------------------------------------------------------------------------------
