@@ -74,7 +74,7 @@ def validate(
     target = None
     try:
         target = start_target(config.target, config.work_dir / "targets" / run_id)
-        suite_run = SuiteRun(**run.model_dump(), endpoint=target.endpoint)
+        suite_run = SuiteRun(**run.model_dump(), endpoint=target.endpoint, datasets=config.data)
         for name in chosen:
             SUITE_FLOWS[name](suite_run, _settings_of(config, name))
     except RunError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from vigil.config import StoreConfig
+from vigil.synth.config import DataConfig
 from vigil.targets.base import TargetEndpoint
 
 
@@ -32,6 +33,9 @@ class RunRef(BaseModel):
 
 
 class SuiteRun(RunRef):
-    """A run as a suite sees it: the run plus the started target's endpoint."""
+    """A run as a suite sees it: the run, the started target's endpoint, the run's datasets."""
 
     endpoint: TargetEndpoint
+    datasets: DataConfig = DataConfig()
+    """How the run's synthetic data is generated; with the run's seed it is the same data the
+    data suite checked, so a suite regenerates it instead of passing it around."""
