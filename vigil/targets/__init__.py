@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vigil.config import TargetBaseConfig
 from vigil.errors import ConfigError
-from vigil.targets.base import Target, TargetEndpoint
+from vigil.targets.base import Target, TargetEndpoint, running_target
 from vigil.targets.docker import DockerTarget
 from vigil.targets.http import HttpTarget
 from vigil.targets.process import ProcessTarget
@@ -43,4 +43,11 @@ def open_target(config: TargetBaseConfig, workdir: Path) -> Target:
     return adapter(config, workdir)
 
 
-__all__ = ["TARGET_KINDS", "Target", "TargetEndpoint", "open_target", "target_kinds"]
+__all__ = [
+    "TARGET_KINDS",
+    "Target",
+    "TargetEndpoint",
+    "open_target",
+    "running_target",
+    "target_kinds",
+]

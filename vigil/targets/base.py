@@ -113,7 +113,7 @@ class Target(ABC):
         return source
 
     def _make_endpoint(self, base_url: str, token: SecretSource | None) -> TargetEndpoint:
-        return TargetEndpoint(
+        endpoint = TargetEndpoint(
             name=self.config.name,
             kind=self.kind,
             base_url=base_url.rstrip("/"),
@@ -122,6 +122,30 @@ class Target(ABC):
             capabilities=self.capabilities,
             admin_token=token,
         )
+        _STARTED[endpoint.base_url] = self
+        return endpoint
+
+
+_STARTED: dict[str, Target] = {}
+"""Targets started in this process, by base URL (the endpoint is what flows pass around)."""
+
+
+def running_target(endpoint: TargetEndpoint) -> Target:
+    """The adapter that started `endpoint` in this process, for steps that control it.
+
+    Steps receive only the serialisable endpoint; faults and drills that must kill,
+    pause or redeploy the target get its adapter here.
+
+    Raises:
+        TargetUnavailableError: no target with that endpoint was started in this process.
+    """
+    try:
+        return _STARTED[endpoint.base_url]
+    except KeyError:
+        raise TargetUnavailableError(
+            f"target {endpoint.name!r} at {endpoint.base_url} was not started by this vigil "
+            "process, so it cannot be controlled from here"
+        ) from None
 
 
 def mint_token(prefix: str = "VIGIL_TARGET_TOKEN") -> tuple[str, SecretSource]:

@@ -1,0 +1,1 @@
+"""What vigil watches while it acts: probe streams, resource samples, metrics scrapes."""
