@@ -6,14 +6,14 @@ from prefect import flow
 
 from tasks.criteria import finish_run, judge_criteria, publish_artifacts, write_run_reports
 from vigil.config import CriterionConfig
-from vigil.criteria import Verdict, verdict
+from vigil.criteria import Judgement, verdict
 from vigil.run import RunRef
 
 
 @flow(name="criteria")
 def criteria(
     run: RunRef, success_criteria: dict[str, CriterionConfig], error: str | None = None
-) -> Verdict:
+) -> Judgement:
     """Judge the run's criteria, record the verdict, write and publish the reports.
 
     Args:
@@ -26,4 +26,4 @@ def criteria(
     finish_run(run, decided, error)
     write_run_reports(run)
     publish_artifacts(run, outcomes, decided)
-    return decided
+    return Judgement(verdict=decided, outcomes=outcomes)

@@ -8,11 +8,11 @@ from tasks.bookkeeping import record_suite_result
 from tasks.data import generate_learning_stream, generate_metrics_history, validate_expectations
 from vigil.results import Measurement, SuiteResult, utc_now
 from vigil.run import RunRef
-from vigil.synth.config import DataConfig
+from vigil.synth.config import DataSuiteConfig
 
 
 @flow(name="data")
-def data(run: RunRef, settings: DataConfig) -> SuiteResult:
+def data(run: RunRef, settings: DataSuiteConfig) -> SuiteResult:
     """Generate the 90-day metrics history and the learning stream; check them with GX.
 
     The data and its Great Expectations Data Docs are saved in the run's report
@@ -58,6 +58,10 @@ def data(run: RunRef, settings: DataConfig) -> SuiteResult:
             Measurement(name="learning_rows", value=len(stream.frame)),
         ],
     )
+    if result.pass_rate is not None:
+        result.measurements.append(
+            Measurement(name="expectations_pass_rate", value=result.pass_rate)
+        )
     result.finished_at = utc_now()
     record_suite_result(run, result)
     for report in reports:

@@ -12,9 +12,9 @@ from tasks.integration import (
     judge_round_trip,
     run_feedback_round_trip,
 )
-from vigil.config import IntegrationSuiteConfig
 from vigil.results import Measurement, SuiteResult, utc_now
 from vigil.run import SuiteRun
+from vigil.suites import IntegrationSuiteConfig
 
 
 @flow(name="integration")

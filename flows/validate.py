@@ -1,25 +1,28 @@
-"""The validate flow: start the target, run the profile's suites, judge, report, stop."""
+"""The validate flow: start the target, run the profile's suites, judge, report, stop.
+
+The flow's final state follows the verdict: ``Completed`` only when the run passed,
+``Failed`` (with a message naming the verdict and the criteria that did not pass)
+when it failed, was incomplete or hit an infrastructure error -- so that
+``prefect deployment run 'validate/...' --watch`` gates CI as ``vigil validate`` does.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.states import Failed, State
 from pydantic import BaseModel
 
 from flows.criteria import criteria
-from flows.data import data
-from flows.integration import integration
-from tasks.bookkeeping import begin_run
+from tasks.bookkeeping import begin_run, mark_run_interrupted
+from tasks.secrets import resolve_secrets
 from tasks.target import start_target, stop_target
 from vigil.config import VigilConfig, load_config
-from vigil.criteria import Verdict
-from vigil.errors import ConfigError, RunError
+from vigil.criteria import Verdict, verdict_message
+from vigil.errors import RunError
 from vigil.run import RunRef, SuiteRun, new_run_id
-from vigil.store import RunStatus, open_store
-
-SUITE_FLOWS = {"data": data, "integration": integration}
-"""Suite name -> its flow, in the order suites run."""
+from vigil.suites import check_suite_names, get_suite
 
 
 class RunSummary(BaseModel):
@@ -28,11 +31,7 @@ class RunSummary(BaseModel):
     run_id: str
     verdict: Verdict
     report_dir: Path
-
-
-def _settings_of(config: VigilConfig, suite: str) -> BaseModel:
-    """The settings a suite's flow takes: the datasets for `data`, else its own section."""
-    return config.data if suite == "data" else getattr(config.suites, suite)
+    message: str
 
 
 @flow(name="validate")
@@ -41,7 +40,8 @@ def validate(
     config_path: str | None = None,
     report_dir: str | None = None,
     suites: list[str] | None = None,
-) -> RunSummary:
+    config: VigilConfig | None = None,
+) -> RunSummary | State:
     """Validate the target: run the profile's suites, judge the success criteria, write reports.
 
     Args:
@@ -49,41 +49,44 @@ def validate(
         config_path: Path of vigil.yaml; default ./vigil.yaml if present, else built-in settings.
         report_dir: Folder for reports (a run writes <report_dir>/<run-id>/); default from config.
         suites: Run only these suites (default: every suite the profile enables).
+        config: An already validated configuration (the CLI passes the one it checked);
+            when given, profile and config_path are not read again.
     """
     logger = get_run_logger()
-    config = load_config(config_path, profile)
-    chosen = suites if suites is not None else config.suites.enabled()
-    unknown = [s for s in chosen if s not in SUITE_FLOWS]
-    if unknown:
-        raise ConfigError(
-            f"unknown suite(s) {', '.join(unknown)}; available: {', '.join(SUITE_FLOWS)}"
-        )
+    if config is None:
+        config = load_config(config_path, profile)
+    config = resolve_secrets(config)
+    chosen = check_suite_names(suites) if suites is not None else config.suites.enabled()
     run_id = new_run_id()
     base_dir = Path(report_dir) if report_dir else config.reports.dir
     run = RunRef(
         run_id=run_id,
-        profile=profile,
+        profile=config.profile,
         seed=config.seed,
         store=config.store,
         report_dir=base_dir / run_id,
     )
     begin_run(run, config)
-    logger.info("Run %s: profile %s, suites %s", run_id, profile, ", ".join(chosen) or "none")
+    logger.info("Run %s: profile %s, suites %s", run_id, config.profile, ", ".join(chosen))
 
     error: str | None = None
     target = None
     try:
         target = start_target(config.target, config.work_dir / "targets" / run_id)
-        suite_run = SuiteRun(**run.model_dump(), endpoint=target.endpoint, datasets=config.data)
+        suite_run = SuiteRun(
+            **run.model_dump(),
+            endpoint=target.endpoint,
+            datasets=config.suites.data.datasets(),
+        )
         for name in chosen:
-            SUITE_FLOWS[name](suite_run, _settings_of(config, name))
+            get_suite(name).load_flow()(suite_run, getattr(config.suites, name))
     except RunError as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.error("Run %s stopped by an infrastructure error: %s", run_id, error)
     except BaseException as exc:
-        open_store(run.store).finish_run(
-            run_id, status=RunStatus.INCOMPLETE, verdict=None, error=f"interrupted: {exc!r}"
-        )
+        # The engine is being torn down (Ctrl-C, cancellation): no new task run can be
+        # scheduled, so the bookkeeping step's own code runs directly.
+        mark_run_interrupted.fn(run, f"interrupted: {exc!r}")
         raise
     finally:
         if target is not None:
@@ -92,6 +95,12 @@ def validate(
             finally:
                 target.stop()  # idempotent; stops it even when the task could not run
 
-    decided = criteria(run, config.criteria, error)
-    logger.info("Run %s: verdict %s; reports in %s", run_id, decided.value, run.report_dir)
-    return RunSummary(run_id=run_id, verdict=decided, report_dir=run.report_dir)
+    judged = criteria(run, config.criteria, error)
+    message = verdict_message(judged.verdict, judged.outcomes, error)
+    summary = RunSummary(
+        run_id=run_id, verdict=judged.verdict, report_dir=run.report_dir, message=message
+    )
+    logger.info("Run %s: %s; reports in %s", run_id, message, run.report_dir)
+    if judged.verdict is Verdict.PASSED:
+        return summary
+    return Failed(message=message, data=summary)

@@ -9,7 +9,8 @@ from prefect.runtime import flow_run
 from vigil.config import VigilConfig
 from vigil.results import SuiteResult
 from vigil.run import RunRef
-from vigil.store import open_store
+from vigil.store import RunStatus, open_store
+from vigil.suites import conform_measurements
 
 
 @task(name="begin-run", cache_policy=NO_CACHE, persist_result=False)
@@ -43,6 +44,7 @@ def record_suite_result(run: RunRef, result: SuiteResult) -> None:
         run: The run the suite belongs to.
         result: The suite's result.
     """
+    result = conform_measurements(result)
     open_store(run.store).record_suite(run.run_id, result)
     rate = result.pass_rate
     get_run_logger().info(
@@ -50,4 +52,17 @@ def record_suite_result(run: RunRef, result: SuiteResult) -> None:
         result.suite,
         result.status.value,
         "n/a" if rate is None else f"{rate:.0%}",
+    )
+
+
+@task(name="mark-run-interrupted", cache_policy=NO_CACHE, persist_result=False)
+def mark_run_interrupted(run: RunRef, reason: str) -> None:
+    """Record that the run was cut short (Ctrl-C, SIGTERM, cancellation): incomplete, no verdict.
+
+    Args:
+        run: The run.
+        reason: What interrupted it.
+    """
+    open_store(run.store).finish_run(
+        run.run_id, status=RunStatus.INCOMPLETE, verdict=None, error=reason
     )

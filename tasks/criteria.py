@@ -13,7 +13,7 @@ from vigil.config import CriterionConfig
 from vigil.criteria import CriterionOutcome, Verdict
 from vigil.report import write_reports
 from vigil.run import RunRef
-from vigil.store import CriterionRecord, RunStatus, open_store
+from vigil.store import RunStatus, open_store
 
 
 @task(name="judge-criteria", cache_policy=NO_CACHE, persist_result=False)
@@ -28,10 +28,7 @@ def judge_criteria(run: RunRef, criteria: dict[str, CriterionConfig]) -> list[Cr
     suites = store.suites(run.run_id)
     measurements = [(s.suite, m) for s in suites for m in s.measurements]
     outcomes = judging.judge_all(criteria, measurements, store.suite_statuses(run.run_id))
-    store.record_criteria(
-        run.run_id,
-        [CriterionRecord(run_id=run.run_id, **o.model_dump(mode="json")) for o in outcomes],
-    )
+    store.record_criteria(run.run_id, outcomes)
     logger = get_run_logger()
     for outcome in outcomes:
         logger.info("Criterion %s: %s (%s)", outcome.name, outcome.status.value, outcome.message)
@@ -48,7 +45,7 @@ def finish_run(run: RunRef, verdict: Verdict, error: str | None) -> None:
         error: What stopped it, if an infrastructure error did.
     """
     status = RunStatus.ERROR if verdict is Verdict.ERROR else RunStatus.COMPLETED
-    open_store(run.store).finish_run(run.run_id, status=status, verdict=verdict.value, error=error)
+    open_store(run.store).finish_run(run.run_id, status=status, verdict=verdict, error=error)
 
 
 @task(name="write-reports", cache_policy=NO_CACHE, persist_result=False)

@@ -20,7 +20,7 @@ def check_health(endpoint: TargetEndpoint) -> CheckResult:
         endpoint: The started target.
     """
     with TargetClient(endpoint) as client:
-        return contract.health_reports_ok(client)
+        return contract.health_reports_ok(endpoint.capabilities, client)
 
 
 @task(name="check-metrics", cache_policy=NO_CACHE)
@@ -31,7 +31,7 @@ def check_metrics(endpoint: TargetEndpoint) -> CheckResult:
         endpoint: The started target.
     """
     with TargetClient(endpoint) as client:
-        return contract.metrics_exposed(client)
+        return contract.metrics_exposed(endpoint.capabilities, client)
 
 
 @task(name="run-feedback-round-trip", cache_policy=NO_CACHE, timeout_seconds=600)
@@ -69,10 +69,10 @@ def judge_round_trip(trip: RoundTrip, endpoint: TargetEndpoint) -> list[CheckRes
     """
     caps = endpoint.capabilities
     judged = [
-        contract.predictions_served(trip, caps),
-        contract.feedback_accepted(trip, caps),
-        contract.evaluation_counts_feedback(trip, caps),
-        contract.model_version_reported(trip, caps),
+        contract.predictions_served(caps, trip),
+        contract.feedback_accepted(caps, trip),
+        contract.evaluation_counts_feedback(caps, trip),
+        contract.model_version_reported(caps, trip),
     ]
     # These checks judge the round trip, so they span its time, not the judging's.
     span = {"started_at": trip.started_at, "finished_at": trip.finished_at}
@@ -88,4 +88,4 @@ def check_bad_requests(endpoint: TargetEndpoint, labelled_request_id: str | None
         labelled_request_id: A request already labelled, to test a second label (409).
     """
     with TargetClient(endpoint) as client:
-        return contract.bad_requests_rejected(client, labelled_request_id)
+        return contract.bad_requests_rejected(endpoint.capabilities, client, labelled_request_id)

@@ -15,7 +15,6 @@ commands that need them, so `--help` and `config check` answer at once.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -150,9 +149,11 @@ def _prefect_defaults() -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     from vigil.config import load_config
+    from vigil.suites import check_suite_names
 
-    # Validate before anything starts: a bad file costs no server start-up.
+    # Validate before anything starts: a bad file or suite name costs no server start-up.
     config = load_config(args.config, args.profile)
+    suites = check_suite_names(args.suites) if args.suites else None
     print(
         f"vigil: validating target {config.target.name!r} ({config.target.kind}) with profile "
         f"{config.profile}; starting Prefect...",
@@ -164,11 +165,13 @@ def _validate(args: argparse.Namespace) -> int:
     from flows.validate import validate
 
     try:
-        summary = validate(
-            profile=args.profile,
+        state = validate(
+            profile=config.profile,
             config_path=str(args.config) if args.config else None,
             report_dir=str(args.report_dir) if args.report_dir else None,
-            suites=args.suites,
+            suites=suites,
+            config=config,
+            return_state=True,
         )
     except KeyboardInterrupt:
         print(
@@ -176,29 +179,17 @@ def _validate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
     from vigil.criteria import EXIT_CODES
+    from vigil.report.model import build_run_report
+    from vigil.report.summary import render_summary
+    from vigil.store import open_store
 
-    _print_summary(summary.report_dir / "report.json")
+    print("\n" + render_summary(build_run_report(open_store(config.store), summary.run_id)))
+    print(f"Reports: {summary.report_dir}")
     return EXIT_CODES[summary.verdict]
-
-
-def _print_summary(report_path: Path) -> None:
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    print(f"\nRun {report['run_id']} ({report['profile']}): verdict {report['verdict'].upper()}")
-    for criterion in report["criteria"]:
-        print(f"  {criterion['status']:<14} {criterion['name']:<34} {criterion['message']}")
-    for name, suite in report["suites"].items():
-        failed = [c for c in suite["checks"] if c["status"] in ("failed", "error")]
-        print(f"  suite {name}: {suite['status']}, {len(suite['checks'])} checks")
-        for check in failed:
-            print(f"    {check['status']}: {check['name']}: {check['message']}")
-    unmeasured = [c["name"] for c in report["criteria"] if c["status"] == "not_evaluated"]
-    if report["verdict"] == "incomplete" and unmeasured:
-        print(
-            f"Incomplete: {len(unmeasured)} criteria were not measured by the suites that ran, "
-            "so the run cannot pass (exit code 1)."
-        )
-    print(f"Reports: {report_path.parent}")
 
 
 def _open_store(args: argparse.Namespace) -> Any:
@@ -226,23 +217,13 @@ def _runs(args: argparse.Namespace) -> int:
             )
         return EXIT_OK
     from vigil.report.model import build_run_report
+    from vigil.report.summary import render_summary
 
     report = build_run_report(store, store.get_run(args.run_id).id)
     if args.json:
         print(report.model_dump_json(indent=2))
         return EXIT_OK
-    print(
-        f"run {report.run_id}  profile {report.profile}  seed {report.seed}  target {report.target}"
-    )
-    print(f"status {report.status}  verdict {report.verdict or '-'}  started {report.started_at}")
-    if report.error:
-        print(f"error: {report.error}")
-    for c in report.criteria:
-        print(f"  {c.status:<14} {c.name:<34} {c.message}")
-    for suite in report.suites.values():
-        print(f"  suite {suite.suite}: {suite.status.value}")
-        for check in suite.checks:
-            print(f"    {check.status.value:<15} {check.name}: {check.message}")
+    print(render_summary(report, all_checks=True))
     return EXIT_OK
 
 

@@ -22,7 +22,6 @@ import secrets
 import string
 import types
 import typing
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,14 +31,18 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
+from vigil.config_base import HTTP_CAPABILITIES as HTTP_CAPABILITIES  # re-exported
+from vigil.config_base import Capability as Capability  # re-exported
 from vigil.config_base import StrictModel
 from vigil.errors import ConfigError
 from vigil.results import Severity
-from vigil.synth.config import DataConfig
+from vigil.suites import SUITES, describe_unknown_measure, get_suite
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
 DEFAULT_CONFIG_NAME = "vigil.yaml"
@@ -92,56 +95,24 @@ class SecretSource(StrictModel):
             )
 
     def resolve(self) -> SecretStr:
-        """Return the secret's value, minting one if ``generate`` is set."""
+        """Return the secret's value, minting one if ``generate`` is set.
+
+        A Prefect Secret block is not read here (the core knows nothing of Prefect):
+        the flow resolves such references first (``tasks.secrets.resolve_secrets``),
+        turning each into an environment reference.
+        """
         if self.generate:
             return SecretStr(secrets.token_urlsafe(32))
         if self.env:
             self.check_available()
             return SecretStr(os.environ[self.env])
-        from prefect.blocks.system import Secret
-
-        try:
-            value = Secret.load(self.prefect_secret).get()
-        except ValueError as exc:
-            raise ConfigError(
-                f"Prefect Secret block {self.prefect_secret!r} could not be loaded: {exc}; "
-                f"create it with `prefect block create secret` or name another block"
-            ) from exc
-        return SecretStr(str(value))
+        raise ConfigError(
+            f"Prefect Secret block {self.prefect_secret!r} was not resolved before use; "
+            "run vigil through its flows (vigil validate or a deployment), which load it"
+        )
 
 
 # --- targets ----------------------------------------------------------------------------------
-
-
-class Capability(StrEnum):
-    """What a target can do; a step needing a capability the target lacks is not applicable."""
-
-    HEALTH = "health"
-    METRICS = "metrics"
-    PREDICT = "predict"
-    FEEDBACK = "feedback"
-    EVALUATION = "evaluation"
-    INCIDENTS = "incidents"
-    PATTERNS = "patterns"
-    ADMIN = "admin"
-    PROCESS_CONTROL = "process_control"
-    """kill, terminate, stop/continue and restart of the target's processes."""
-    CONTAINER_CONTROL = "container_control"
-    """kill, stop, pause and restart of the target's container, and image deploys."""
-
-
-HTTP_CAPABILITIES = frozenset(
-    {
-        Capability.HEALTH,
-        Capability.METRICS,
-        Capability.PREDICT,
-        Capability.FEEDBACK,
-        Capability.EVALUATION,
-        Capability.INCIDENTS,
-        Capability.PATTERNS,
-        Capability.ADMIN,
-    }
-)
 
 
 class TargetBaseConfig(StrictModel):
@@ -322,36 +293,25 @@ class ReportsConfig(StrictModel):
     dir: Path = Field(default=Path("reports"), description="Each run writes <dir>/<run-id>/.")
 
 
-# --- suites -----------------------------------------------------------------------------------
+# --- suites ---------------------------------------------------------------------------------
 
 
-class IntegrationSuiteConfig(StrictModel):
-    """The integration suite: the target's contract, checked for real."""
-
-    enabled: bool = Field(default=True, description="Run this suite.")
-    feedback_rounds: int = Field(
-        default=50, ge=1, le=100_000, description="Predictions labelled in the feedback round trip."
-    )
-    request_timeout_s: float = Field(
-        default=5.0, gt=0, le=120, description="Timeout of each request the checks send."
-    )
-
-
-class DataSuiteConfig(StrictModel):
-    """The data suite: the run's synthetic data generated and checked with Great Expectations."""
-
-    enabled: bool = Field(default=True, description="Run this suite.")
-
-
-class SuitesConfig(StrictModel):
-    """Per-suite settings, in the order the suites run; a suite left out keeps its defaults."""
-
-    data: DataSuiteConfig = Field(default_factory=DataSuiteConfig)
-    integration: IntegrationSuiteConfig = Field(default_factory=IntegrationSuiteConfig)
-
+class _SuitesBase(StrictModel):
     def enabled(self) -> list[str]:
         """Names of the enabled suites, in the order they run."""
         return [name for name in type(self).model_fields if getattr(self, name).enabled]
+
+
+SuitesConfig = create_model(
+    "SuitesConfig",
+    __base__=_SuitesBase,
+    __doc__="Per-suite settings, in the order the suites run; a suite left out keeps its defaults.",
+    **{
+        name: (spec.settings, Field(default_factory=spec.settings, description=spec.description))
+        for name, spec in SUITES.items()
+    },
+)
+"""``suites:`` -- one key per registered suite (:data:`vigil.suites.SUITES`)."""
 
 
 # --- criteria ---------------------------------------------------------------------------------
@@ -376,6 +336,23 @@ class CriterionConfig(StrictModel):
     )
     enabled: bool = Field(default=True, description="Judge this criterion.")
 
+    @field_validator("suite")
+    @classmethod
+    def _registered_suite(cls, value: str) -> str:
+        try:
+            get_suite(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("measure")
+    @classmethod
+    def _produced_measure(cls, value: str, info: ValidationInfo) -> str:
+        suite = SUITES.get(info.data.get("suite", ""))
+        if suite is not None and suite.measure(value) is None:
+            raise ValueError(describe_unknown_measure(suite, value))
+        return value
+
 
 # --- the whole file ---------------------------------------------------------------------------
 
@@ -390,9 +367,6 @@ class VigilConfig(StrictModel):
     )
     store: StoreConfig = Field(default_factory=StoreConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
-    data: DataConfig = Field(
-        default_factory=DataConfig, description="The synthetic datasets the suites stand on."
-    )
     target: TargetConfig
     suites: SuitesConfig = Field(default_factory=SuitesConfig)
     criteria: dict[str, CriterionConfig] = Field(
@@ -407,12 +381,26 @@ class VigilConfig(StrictModel):
                 raise ValueError(f"criterion name {name!r} must be lower_snake_case")
         return value
 
+    def with_secret(self, key_path: str, source: SecretSource) -> VigilConfig:
+        """A copy with the secret reference at `key_path` (as :meth:`secrets` names it) replaced."""
+        head, _, rest = key_path.partition(".")
+        if not rest:
+            return self.model_copy(update={head: source})
+        return self.model_copy(update={head: _replace_at(getattr(self, head), rest, source)})
+
     def secrets(self) -> list[tuple[str, SecretSource]]:
         """Every secret reference in the configuration, with its key path."""
         found = []
         if self.target.admin_token is not None:
             found.append(("target.admin_token", self.target.admin_token))
         return found
+
+
+def _replace_at(model: BaseModel, key_path: str, value: Any) -> BaseModel:
+    head, _, rest = key_path.partition(".")
+    if not rest:
+        return model.model_copy(update={head: value})
+    return model.model_copy(update={head: _replace_at(getattr(model, head), rest, value)})
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -670,4 +658,3 @@ def _as_model(annotation: Any, node: Any = None) -> type[BaseModel] | None:
             if field is not None and field.default == kind:
                 return candidate
     return None
-

@@ -1,9 +1,10 @@
 """Checks of a target's HTTP contract: the integration suite's logic.
 
-Each function sends real requests through a :class:`TargetClient`, compares
-what came back with what it sent, and returns a
-:class:`~vigil.results.CheckResult`. None raises to report a misbehaving
-target; a missing capability yields *not applicable*.
+Each check (declared with :func:`vigil.checks.check`) sends real requests through
+a :class:`TargetClient`, or judges what a round trip observed, and returns an
+:class:`~vigil.checks.Outcome`; called with the target's capabilities it gives a
+:class:`~vigil.results.CheckResult`. None raises to report a misbehaving target; a
+missing capability yields *not applicable*.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from vigil.config import Capability
+from vigil.checks import Outcome, check
+from vigil.config_base import Capability
 from vigil.errors import TargetProtocolError, TargetUnavailableError
-from vigil.results import CheckResult, Status, utc_now
+from vigil.results import utc_now
 from vigil.targets.client import Prediction, TargetClient
 
 
@@ -57,89 +58,40 @@ class RoundTrip:
     evaluation_error: str | None = None
 
 
-def _check(
-    name: str, *, needs: tuple[Capability, ...], capabilities: frozenset[Capability]
-) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Decorate a check: not applicable without `needs`, timed, transport errors as failures."""
-
-    def decorate(body: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-        def run(*args: Any, **kwargs: Any) -> CheckResult:
-            started = utc_now()
-            missing = [c.value for c in needs if c not in capabilities]
-            if missing:
-                result = CheckResult(
-                    name=name,
-                    status=Status.NOT_APPLICABLE,
-                    message=f"the target does not offer {', '.join(missing)}",
-                )
-            else:
-                try:
-                    result = body(*args, **kwargs)
-                except (TargetUnavailableError, TargetProtocolError) as exc:
-                    result = CheckResult(name=name, status=Status.FAILED, message=str(exc))
-            return result.model_copy(update={"started_at": started, "finished_at": utc_now()})
-
-        return run
-
-    return decorate
-
-
-def health_reports_ok(client: TargetClient) -> CheckResult:
+@check("health_reports_ok", needs=[Capability.HEALTH])
+def health_reports_ok(client: TargetClient) -> Outcome:
     """`GET /health` answers status ok with a model version."""
-
-    @_check(
-        "health_reports_ok",
-        needs=(Capability.HEALTH,),
-        capabilities=client.endpoint.capabilities,
+    began = time.perf_counter()
+    health = client.health()
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    problems = []
+    if health.status != "ok":
+        problems.append(f"status is {health.status!r}")
+    if not health.model_version:
+        problems.append("no model_version")
+    return Outcome(
+        passed=not problems,
+        message="; ".join(problems) or f"status ok, model {health.model_version}",
+        measured={"response_ms": round(elapsed_ms, 3), "components": len(health.components)},
     )
-    def check() -> CheckResult:
-        began = time.perf_counter()
-        health = client.health()
-        elapsed_ms = (time.perf_counter() - began) * 1000
-        problems = []
-        if health.status != "ok":
-            problems.append(f"status is {health.status!r}")
-        if not health.model_version:
-            problems.append("no model_version")
-        return CheckResult(
-            name="health_reports_ok",
-            status=Status.FAILED if problems else Status.PASSED,
-            message="; ".join(problems) or f"status ok, model {health.model_version}",
-            measured={"response_ms": round(elapsed_ms, 3), "components": len(health.components)},
-        )
-
-    return check()
 
 
-def metrics_exposed(client: TargetClient) -> CheckResult:
+@check("metrics_exposed_in_prometheus_format", needs=[Capability.METRICS])
+def metrics_exposed(client: TargetClient) -> Outcome:
     """`GET /metrics` is valid Prometheus text with at least one sample."""
+    from prometheus_client.parser import text_string_to_metric_families
 
-    @_check(
-        "metrics_exposed_in_prometheus_format",
-        needs=(Capability.METRICS,),
-        capabilities=client.endpoint.capabilities,
+    text = client.metrics_text()
+    try:
+        families = list(text_string_to_metric_families(text))
+    except ValueError as exc:
+        return Outcome(passed=False, message=f"/metrics is not Prometheus text: {exc}")
+    samples = sum(len(f.samples) for f in families)
+    return Outcome(
+        passed=samples > 0,
+        message=f"{len(families)} metric families, {samples} samples",
+        measured={"families": len(families), "samples": samples},
     )
-    def check() -> CheckResult:
-        from prometheus_client.parser import text_string_to_metric_families
-
-        text = client.metrics_text()
-        try:
-            families = list(text_string_to_metric_families(text))
-        except ValueError as exc:
-            return CheckResult(
-                name="metrics_exposed_in_prometheus_format",
-                status=Status.FAILED,
-                message=f"/metrics is not Prometheus text: {exc}",
-            )
-        samples = sum(len(f.samples) for f in families)
-        return CheckResult(
-            name="metrics_exposed_in_prometheus_format",
-            status=Status.PASSED if samples else Status.FAILED,
-            message=f"{len(families)} metric families, {samples} samples",
-            measured={"families": len(families), "samples": samples},
-        )
-
-    return check()
 
 
 def run_round_trip(client: TargetClient, rows: list[LabelledRow]) -> RoundTrip:
@@ -177,107 +129,69 @@ def run_round_trip(client: TargetClient, rows: list[LabelledRow]) -> RoundTrip:
     return trip
 
 
-def predictions_served(trip: RoundTrip, capabilities: frozenset[Capability]) -> CheckResult:
+@check("predictions_served", needs=[Capability.PREDICT])
+def predictions_served(trip: RoundTrip) -> Outcome:
     """Every prediction was served with a unique request id, a score in [0, 1] and a version."""
-
-    @_check("predictions_served", needs=(Capability.PREDICT,), capabilities=capabilities)
-    def check() -> CheckResult:
-        problems = list(trip.predict_errors[:3])
-        ids = [p.request_id for p in trip.predictions]
-        if len(set(ids)) != len(ids):
-            problems.append(f"{len(ids) - len(set(ids))} duplicated request ids")
-        bad_scores = [
-            p.score
-            for p in trip.predictions
-            if p.score is None or not math.isfinite(p.score) or not 0 <= p.score <= 1
-        ]
-        if bad_scores:
-            problems.append(
-                f"{len(bad_scores)} scores missing or outside [0, 1], e.g. {bad_scores[0]}"
-            )
-        served = len(trip.predictions)
-        return CheckResult(
-            name="predictions_served",
-            status=Status.PASSED if not problems and served == len(trip.rows) else Status.FAILED,
-            message="; ".join(problems) or f"{served} of {len(trip.rows)} predictions served",
-            measured={"sent": len(trip.rows), "served": served, "errors": len(trip.predict_errors)},
-        )
-
-    return check()
+    problems = list(trip.predict_errors[:3])
+    ids = [p.request_id for p in trip.predictions]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{len(ids) - len(set(ids))} duplicated request ids")
+    bad_scores = [
+        p.score
+        for p in trip.predictions
+        if p.score is None or not math.isfinite(p.score) or not 0 <= p.score <= 1
+    ]
+    if bad_scores:
+        problems.append(f"{len(bad_scores)} scores missing or outside [0, 1], e.g. {bad_scores[0]}")
+    served = len(trip.predictions)
+    return Outcome(
+        passed=not problems and served == len(trip.rows),
+        message="; ".join(problems) or f"{served} of {len(trip.rows)} predictions served",
+        measured={"sent": len(trip.rows), "served": served, "errors": len(trip.predict_errors)},
+    )
 
 
-def feedback_accepted(trip: RoundTrip, capabilities: frozenset[Capability]) -> CheckResult:
+@check("feedback_accepted", needs=[Capability.FEEDBACK])
+def feedback_accepted(trip: RoundTrip) -> Outcome:
     """Every label sent for a served prediction was accepted (2xx)."""
-
-    @_check("feedback_accepted", needs=(Capability.FEEDBACK,), capabilities=capabilities)
-    def check() -> CheckResult:
-        sent = len(trip.predictions)
-        accepted = sent - len(trip.feedback_errors)
-        return CheckResult(
-            name="feedback_accepted",
-            status=Status.PASSED if sent and accepted == sent else Status.FAILED,
-            message="; ".join(trip.feedback_errors[:3]) or f"{accepted} of {sent} labels accepted",
-            measured={"sent": sent, "accepted": accepted},
-        )
-
-    return check()
+    sent = len(trip.predictions)
+    accepted = sent - len(trip.feedback_errors)
+    return Outcome(
+        passed=sent > 0 and accepted == sent,
+        message="; ".join(trip.feedback_errors[:3]) or f"{accepted} of {sent} labels accepted",
+        measured={"sent": sent, "accepted": accepted},
+    )
 
 
-def evaluation_counts_feedback(trip: RoundTrip, capabilities: frozenset[Capability]) -> CheckResult:
+@check("evaluation_count_matches_feedback", needs=[Capability.FEEDBACK, Capability.EVALUATION])
+def evaluation_counts_feedback(trip: RoundTrip) -> Outcome:
     """The evaluation's labelled count rose by exactly the number of labels accepted."""
-
-    @_check(
-        "evaluation_count_matches_feedback",
-        needs=(Capability.FEEDBACK, Capability.EVALUATION),
-        capabilities=capabilities,
+    if trip.evaluation_error is not None or trip.count_before is None:
+        return Outcome(passed=False, message=trip.evaluation_error or "evaluation was not read")
+    expected = len(trip.predictions) - len(trip.feedback_errors)
+    rise = (trip.count_after or 0) - trip.count_before
+    return Outcome(
+        passed=rise == expected,
+        message=f"count rose by {rise}, {expected} labels were accepted",
+        measured={"count_rise": rise, "labels_accepted": expected},
     )
-    def check() -> CheckResult:
-        if trip.evaluation_error is not None or trip.count_before is None:
-            return CheckResult(
-                name="evaluation_count_matches_feedback",
-                status=Status.FAILED,
-                message=trip.evaluation_error or "evaluation was not read",
-            )
-        expected = len(trip.predictions) - len(trip.feedback_errors)
-        rise = (trip.count_after or 0) - trip.count_before
-        return CheckResult(
-            name="evaluation_count_matches_feedback",
-            status=Status.PASSED if rise == expected else Status.FAILED,
-            message=f"count rose by {rise}, {expected} labels were accepted",
-            measured={"count_rise": rise, "labels_accepted": expected},
-        )
-
-    return check()
 
 
-def model_version_reported(trip: RoundTrip, capabilities: frozenset[Capability]) -> CheckResult:
+@check("model_version_reported", needs=[Capability.PREDICT, Capability.EVALUATION])
+def model_version_reported(trip: RoundTrip) -> Outcome:
     """Predictions and the evaluation name a model version, and the names agree."""
-
-    @_check(
-        "model_version_reported",
-        needs=(Capability.PREDICT, Capability.EVALUATION),
-        capabilities=capabilities,
-    )
-    def check() -> CheckResult:
-        versions = sorted({p.model_version for p in trip.predictions})
-        if not versions:
-            message, ok = "no prediction was served", False
-        elif trip.evaluation_version is None:
-            message, ok = "the evaluation names no model version", False
-        else:
-            ok = trip.evaluation_version in versions or len(versions) > 1
-            message = (
-                f"predictions served by {', '.join(versions)}; evaluation reports "
-                f"{trip.evaluation_version}"
-            )
-        return CheckResult(
-            name="model_version_reported",
-            status=Status.PASSED if ok else Status.FAILED,
-            message=message,
-            measured={"distinct_versions": len(versions)},
+    versions = sorted({p.model_version for p in trip.predictions})
+    if not versions:
+        message, ok = "no prediction was served", False
+    elif trip.evaluation_version is None:
+        message, ok = "the evaluation names no model version", False
+    else:
+        ok = trip.evaluation_version in versions or len(versions) > 1
+        message = (
+            f"predictions served by {', '.join(versions)}; evaluation reports "
+            f"{trip.evaluation_version}"
         )
-
-    return check()
+    return Outcome(passed=ok, message=message, measured={"distinct_versions": len(versions)})
 
 
 @dataclass(frozen=True)
@@ -327,36 +241,27 @@ def bad_requests(known_request_id: str | None) -> Iterator[BadRequest]:
         )
 
 
-def bad_requests_rejected(client: TargetClient, known_request_id: str | None) -> CheckResult:
+@check("bad_requests_rejected_with_4xx", needs=[Capability.PREDICT, Capability.FEEDBACK])
+def bad_requests_rejected(client: TargetClient, known_request_id: str | None) -> Outcome:
     """Every bad request gets a 4xx, and the exact one where the contract names it."""
-
-    @_check(
-        "bad_requests_rejected_with_4xx",
-        needs=(Capability.PREDICT, Capability.FEEDBACK),
-        capabilities=client.endpoint.capabilities,
+    wrong = []
+    corpus = list(bad_requests(known_request_id))
+    for bad in corpus:
+        wanted = " or ".join(map(str, bad.expected)) or "4xx"
+        # A fresh connection each: a server that drops one after a bad request must
+        # not have its next answer blamed on a different request.
+        headers = {"Content-Type": bad.content_type, "Connection": "close"}
+        try:
+            response = client.request(bad.method, bad.path, content=bad.body, headers=headers)
+        except TargetUnavailableError as exc:
+            wrong.append(f"{bad.name}: no answer ({exc}) (wanted {wanted})")
+            continue
+        code = response.status_code
+        ok = code in bad.expected if bad.expected else 400 <= code < 500
+        if not ok:
+            wrong.append(f"{bad.name}: {code} (wanted {wanted})")
+    return Outcome(
+        passed=not wrong,
+        message="; ".join(wrong) or f"all {len(corpus)} bad requests refused with a 4xx",
+        measured={"sent": len(corpus), "wrongly_answered": len(wrong)},
     )
-    def check() -> CheckResult:
-        wrong = []
-        corpus = list(bad_requests(known_request_id))
-        for bad in corpus:
-            wanted = " or ".join(map(str, bad.expected)) or "4xx"
-            # A fresh connection each: a server that drops one after a bad request must
-            # not have its next answer blamed on a different request.
-            headers = {"Content-Type": bad.content_type, "Connection": "close"}
-            try:
-                response = client.request(bad.method, bad.path, content=bad.body, headers=headers)
-            except TargetUnavailableError as exc:
-                wrong.append(f"{bad.name}: no answer ({exc}) (wanted {wanted})")
-                continue
-            code = response.status_code
-            ok = code in bad.expected if bad.expected else 400 <= code < 500
-            if not ok:
-                wrong.append(f"{bad.name}: {code} (wanted {wanted})")
-        return CheckResult(
-            name="bad_requests_rejected_with_4xx",
-            status=Status.FAILED if wrong else Status.PASSED,
-            message="; ".join(wrong) or f"all {len(corpus)} bad requests refused with a 4xx",
-            measured={"sent": len(corpus), "wrongly_answered": len(wrong)},
-        )
-
-    return check()

@@ -11,10 +11,13 @@ import operator as op
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Field
 
 from vigil.config import CriterionConfig, Operator
-from vigil.results import Measurement, Severity
+from vigil.results import Measurement, Severity, Status
+from vigil.tables import VigilTable
 
 _COMPARE = {">": op.gt, ">=": op.ge, "<": op.lt, "<=": op.le, "==": op.eq}
 
@@ -40,29 +43,31 @@ EXIT_CODES = {Verdict.PASSED: 0, Verdict.FAILED: 1, Verdict.INCOMPLETE: 1, Verdi
 """Exit code of `vigil validate` for each verdict (2 is reserved for invalid usage)."""
 
 
-class CriterionOutcome(BaseModel):
-    """One criterion as judged for a run."""
+class CriterionOutcome(VigilTable):
+    """One criterion as judged for a run.
 
-    model_config = ConfigDict(frozen=True)
+    Its fields are declared here once: the store's ``CriterionRecord`` is this model
+    as a table, and the report carries it as it is.
+    """
 
-    name: str
-    description: str = ""
-    suite: str
-    measure: str
-    operator: Operator
+    name: str = Field(max_length=128)
+    description: str = Field(default="", sa_type=sa.Text)
+    suite: str = Field(max_length=64)
+    measure: str = Field(max_length=128)
+    operator: Operator = Field(sa_type=sa.String(4))
     threshold: float
-    unit: str = ""
-    severity: Severity = Severity.ERROR
-    status: CriterionStatus
+    unit: str = Field(default="", max_length=32)
+    severity: Severity = Field(default=Severity.ERROR, sa_type=sa.String(8))
+    status: CriterionStatus = Field(sa_type=sa.String(16))
     measured: float | None = None
-    message: str
+    message: str = Field(default="", sa_type=sa.Text)
 
 
 def judge(
     name: str,
     criterion: CriterionConfig,
     measurements: Mapping[tuple[str, str], Measurement],
-    suites_run: Mapping[str, str],
+    suites_run: Mapping[str, Status],
 ) -> CriterionOutcome:
     """Judge one criterion against the run's measurements.
 
@@ -106,7 +111,7 @@ def judge(
 def judge_all(
     criteria: Mapping[str, CriterionConfig],
     measurements: Iterable[tuple[str, Measurement]],
-    suites_run: Mapping[str, str],
+    suites_run: Mapping[str, Status],
 ) -> list[CriterionOutcome]:
     """Judge every enabled criterion; `measurements` pairs each with its suite's name."""
     by_key = {(suite, m.name): m for suite, m in measurements}
@@ -130,3 +135,28 @@ def verdict(outcomes: Iterable[CriterionOutcome], *, errored: bool = False) -> V
     if not deciding or any(o.status is CriterionStatus.NOT_EVALUATED for o in deciding):
         return Verdict.INCOMPLETE
     return Verdict.PASSED
+
+
+class Judgement(BaseModel):
+    """A run's verdict and the outcomes it was decided from."""
+
+    verdict: Verdict
+    outcomes: list[CriterionOutcome]
+
+
+def verdict_message(
+    decided: Verdict, outcomes: Iterable[CriterionOutcome], error: str | None = None
+) -> str:
+    """One line for a flow state or a log: the verdict and every deciding criterion not passed."""
+    if decided is Verdict.ERROR:
+        return f"verdict error: {error or 'an infrastructure error stopped the run'}"
+    missed = [
+        f"{o.name} {o.status} ({o.message})"
+        for o in outcomes
+        if o.severity is Severity.ERROR and o.status is not CriterionStatus.PASSED
+    ]
+    if decided is Verdict.PASSED:
+        return "verdict passed: every criterion passed"
+    if not missed:
+        return f"verdict {decided}: no criterion decided the run"
+    return f"verdict {decided}: " + "; ".join(missed)

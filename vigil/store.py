@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +23,22 @@ import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
 from vigil.config import StoreConfig
+from vigil.criteria import CriterionOutcome, Verdict
 from vigil.errors import StoreError
-from vigil.results import CheckResult, Measurement, SuiteResult, utc_now
+from vigil.results import CheckResult, Measurement, Severity, Status, SuiteResult, utc_now
+from vigil.tables import VigilTable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _timestamp() -> Any:
     return sa.Column(sa.DateTime(timezone=True), nullable=True)
 
 
-class RunStatus:
+class RunStatus(StrEnum):
     """Life-cycle states of a run in the store."""
 
     RUNNING = "running"
@@ -44,7 +47,7 @@ class RunStatus:
     ERROR = "error"
 
 
-class StoreMeta(SQLModel, table=True):
+class StoreMeta(VigilTable, table=True):
     """One row: the schema version the database was created with."""
 
     __tablename__ = "vigil_meta"
@@ -53,7 +56,7 @@ class StoreMeta(SQLModel, table=True):
     schema_version: int
 
 
-class RunRecord(SQLModel, table=True):
+class RunRecord(VigilTable, table=True):
     """A validation run."""
 
     __tablename__ = "runs"
@@ -61,8 +64,8 @@ class RunRecord(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     profile: str = Field(max_length=64)
     seed: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    status: str = Field(default=RunStatus.RUNNING, max_length=16, index=True)
-    verdict: str | None = Field(default=None, max_length=16)
+    status: RunStatus = Field(default=RunStatus.RUNNING, sa_type=sa.String(16), index=True)
+    verdict: Verdict | None = Field(default=None, sa_type=sa.String(16))
     started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=_timestamp())
     target_name: str = Field(default="", max_length=64)
@@ -74,7 +77,7 @@ class RunRecord(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
 
 
-class SuiteRecord(SQLModel, table=True):
+class SuiteRecord(VigilTable, table=True):
     """One suite's outcome within a run."""
 
     __tablename__ = "suite_results"
@@ -83,12 +86,12 @@ class SuiteRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
     suite: str = Field(max_length=64)
-    status: str = Field(max_length=16)
+    status: Status = Field(sa_type=sa.String(16))
     started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
-class CheckRecord(SQLModel, table=True):
+class CheckRecord(VigilTable, table=True):
     """One check's outcome within a suite."""
 
     __tablename__ = "check_results"
@@ -97,15 +100,15 @@ class CheckRecord(SQLModel, table=True):
     run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
     suite: str = Field(max_length=64)
     name: str = Field(max_length=255)
-    status: str = Field(max_length=16)
-    severity: str = Field(max_length=8)
+    status: Status = Field(sa_type=sa.String(16))
+    severity: Severity = Field(sa_type=sa.String(8))
     message: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     measured: dict[str, float] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
     started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
-class MeasurementRecord(SQLModel, table=True):
+class MeasurementRecord(VigilTable, table=True):
     """A number a suite measured."""
 
     __tablename__ = "measurements"
@@ -120,7 +123,7 @@ class MeasurementRecord(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
-class IncidentRecord(SQLModel, table=True):
+class IncidentRecord(VigilTable, table=True):
     """A fault vigil injected, and what the target reported about it."""
 
     __tablename__ = "incidents"
@@ -138,25 +141,14 @@ class IncidentRecord(SQLModel, table=True):
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
 
 
-class CriterionRecord(SQLModel, table=True):
-    """A success criterion as judged for a run."""
+class CriterionRecord(CriterionOutcome, table=True):
+    """A success criterion as judged for a run (the fields are :class:`CriterionOutcome`'s)."""
 
     __tablename__ = "criterion_outcomes"
     __table_args__ = (sa.UniqueConstraint("run_id", "name"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
-    name: str = Field(max_length=128)
-    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    suite: str = Field(max_length=64)
-    measure: str = Field(max_length=128)
-    operator: str = Field(max_length=4)
-    threshold: float
-    unit: str = Field(default="", max_length=32)
-    severity: str = Field(max_length=8)
-    status: str = Field(max_length=16)
-    measured: float | None = None
-    message: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -196,14 +188,16 @@ class Store:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         try:
-            engine = sa.create_engine(url, pool_pre_ping=True)
+            engine = sa.create_engine(
+                url, pool_pre_ping=True, connect_args=_connect_timeout(parsed.get_backend_name())
+            )
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"store URL {shown} cannot be used: {exc}") from exc
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
         try:
-            SQLModel.metadata.create_all(engine)
+            VigilTable.metadata.create_all(engine)
             store._check_schema()
         except SQLAlchemyError as exc:
             engine.dispose()
@@ -284,7 +278,7 @@ class Store:
                 SuiteRecord(
                     run_id=run_id,
                     suite=result.suite,
-                    status=result.status.value,
+                    status=result.status,
                     started_at=result.started_at,
                     finished_at=result.finished_at,
                 )
@@ -294,8 +288,8 @@ class Store:
                     run_id=run_id,
                     suite=result.suite,
                     name=check.name,
-                    status=check.status.value,
-                    severity=check.severity.value,
+                    status=check.status,
+                    severity=check.severity,
                     message=check.message,
                     measured=dict(check.measured),
                     started_at=check.started_at,
@@ -321,16 +315,21 @@ class Store:
         with self._session() as session:
             session.add(record)
 
-    def record_criteria(self, run_id: str, outcomes: list[CriterionRecord]) -> None:
+    def record_criteria(self, run_id: str, outcomes: list[CriterionOutcome]) -> None:
         """Replace the run's criterion outcomes with `outcomes`, in one transaction."""
         with self._session() as session:
             session.execute(sa.delete(CriterionRecord).where(CriterionRecord.run_id == run_id))
-            for outcome in outcomes:
-                outcome.run_id = run_id
-            session.add_all(outcomes)
+            session.add_all(
+                CriterionRecord(run_id=run_id, **outcome.model_dump()) for outcome in outcomes
+            )
 
     def finish_run(
-        self, run_id: str, *, status: str, verdict: str | None, error: str | None = None
+        self,
+        run_id: str,
+        *,
+        status: RunStatus,
+        verdict: Verdict | None,
+        error: str | None = None,
     ) -> None:
         """Mark a run as ended."""
         with self._session() as session:
@@ -428,22 +427,21 @@ class Store:
             for s in suites
         ]
 
-    def suite_statuses(self, run_id: str) -> dict[str, str]:
+    def suite_statuses(self, run_id: str) -> dict[str, Status]:
         """Status of each suite the run recorded, by name (as stored, not recomputed)."""
         with self._session() as session:
             rows = session.exec(select(SuiteRecord).where(SuiteRecord.run_id == run_id)).all()
-            return {row.suite: row.status for row in rows}
+            return {row.suite: Status(row.status) for row in rows}
 
-    def criteria(self, run_id: str) -> list[CriterionRecord]:
+    def criteria(self, run_id: str) -> list[CriterionOutcome]:
         """The run's criterion outcomes, in the order they were judged."""
         with self._session() as session:
-            return list(
-                session.exec(
-                    select(CriterionRecord)
-                    .where(CriterionRecord.run_id == run_id)
-                    .order_by(CriterionRecord.id)
-                ).all()
-            )
+            rows = session.exec(
+                select(CriterionRecord)
+                .where(CriterionRecord.run_id == run_id)
+                .order_by(CriterionRecord.id)
+            ).all()
+            return [CriterionOutcome.model_validate(row, from_attributes=True) for row in rows]
 
     def incidents(self, run_id: str) -> list[IncidentRecord]:
         """The faults injected during the run."""
@@ -460,6 +458,9 @@ class Store:
 
 
 def _normalised(record: RunRecord) -> RunRecord:
+    """Give a loaded run its types back: UTC instants, enum statuses."""
+    record.status = RunStatus(record.status)
+    record.verdict = Verdict(record.verdict) if record.verdict else None
     record.started_at = _as_utc(record.started_at)
     record.finished_at = _as_utc(record.finished_at)
     return record
@@ -473,6 +474,19 @@ def _alive(pid: int, started_at: datetime) -> bool:
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
     return created <= _as_utc(started_at)
+
+
+CONNECT_TIMEOUT_S = 10
+"""How long opening a connection to the store may take before it is an error."""
+
+
+def _connect_timeout(backend: str) -> dict[str, Any]:
+    """The driver's own connect timeout, so an unreachable database fails in seconds."""
+    if backend == "postgresql":
+        return {"connect_timeout": CONNECT_TIMEOUT_S}
+    if backend == "sqlite":
+        return {"timeout": CONNECT_TIMEOUT_S}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -7,26 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from vigil.criteria import CriterionOutcome, Verdict
 from vigil.results import SuiteResult
-from vigil.store import Store
+from vigil.store import RunStatus, Store
 
 REPORT_SCHEMA_VERSION = 1
-
-
-class CriterionEntry(BaseModel):
-    """A criterion as judged, for the report."""
-
-    name: str
-    description: str
-    suite: str
-    measure: str
-    status: str
-    measured: float | None
-    threshold: float
-    operator: str
-    unit: str
-    severity: str
-    message: str
 
 
 class IncidentEntry(BaseModel):
@@ -50,12 +35,12 @@ class RunReport(BaseModel):
     profile: str
     seed: int
     target: str
-    status: str
-    verdict: str | None
+    status: RunStatus
+    verdict: Verdict | None
     error: str | None = None
     started_at: datetime
     finished_at: datetime | None
-    criteria: list[CriterionEntry] = Field(default_factory=list)
+    criteria: list[CriterionOutcome] = Field(default_factory=list)
     suites: dict[str, SuiteResult] = Field(default_factory=dict)
     incidents: list[IncidentEntry] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
@@ -74,9 +59,7 @@ def build_run_report(store: Store, run_id: str) -> RunReport:
         error=run.error,
         started_at=run.started_at,
         finished_at=run.finished_at,
-        criteria=[
-            CriterionEntry.model_validate(c, from_attributes=True) for c in store.criteria(run.id)
-        ],
+        criteria=store.criteria(run.id),
         suites={suite.suite: suite for suite in store.suites(run.id)},
         incidents=[
             IncidentEntry.model_validate(i, from_attributes=True) for i in store.incidents(run.id)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from vigil.criteria import CriterionStatus
 from vigil.report.model import RunReport
 from vigil.results import Status
 
@@ -96,10 +97,10 @@ def write_junit(report: RunReport, path: Path) -> Path:
     for c in report.criteria:
         case = ET.SubElement(criteria, "testcase", classname="vigil.criteria", name=c.name)
         counts["tests"] += 1
-        if c.status == "failed":
+        if c.status is CriterionStatus.FAILED:
             ET.SubElement(case, "failure", message=c.message)
             counts["failures"] += 1
-        elif c.status == "not_evaluated":
+        elif c.status is CriterionStatus.NOT_EVALUATED:
             ET.SubElement(case, "skipped", message=c.message)
             counts["skipped"] += 1
     criteria.attrib.update({k: str(v) for k, v in counts.items()})

@@ -14,6 +14,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vigil.config_base import SuiteSettings
+
 MetricName = Literal[
     "request_rate",
     "latency_p50_ms",
@@ -591,3 +593,11 @@ class DataConfig(BaseModel):
     learning: LearningStreamConfig = Field(
         default_factory=LearningStreamConfig, description="The labelled learning stream."
     )
+
+
+class DataSuiteConfig(DataConfig, SuiteSettings):
+    """The data suite's settings (``suites.data``): whether it runs, and both datasets."""
+
+    def datasets(self) -> DataConfig:
+        """The dataset settings alone, as the other suites receive them."""
+        return DataConfig(metrics=self.metrics, learning=self.learning)

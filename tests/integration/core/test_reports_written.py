@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import pytest
+
 from vigil.config import CriterionConfig
-from vigil.criteria import judge_all
+from vigil.criteria import Verdict, judge_all
 from vigil.report import write_reports
 from vigil.results import CheckResult, Measurement, Severity, Status, SuiteResult
-from vigil.store import CriterionRecord, RunStatus, Store
+from vigil.store import RunStatus, Store
+
+pytestmark = pytest.mark.integration
 
 
 def recorded_run(tmp_path: Path) -> Store:
@@ -34,8 +38,8 @@ def recorded_run(tmp_path: Path) -> Store:
         "integration_pass_rate": CriterionConfig(
             suite="integration", measure="pass_rate", operator=">", threshold=0.95
         ),
-        "availability": CriterionConfig(
-            suite="performance", measure="availability", operator=">=", threshold=0.999
+        "expectations_pass": CriterionConfig(
+            suite="data", measure="expectations_pass_rate", operator=">=", threshold=1.0
         ),
     }
     outcomes = judge_all(
@@ -43,10 +47,8 @@ def recorded_run(tmp_path: Path) -> Store:
         [("integration", Measurement(name="pass_rate", value=0.5))],
         {"integration": "failed"},
     )
-    store.record_criteria(
-        "run-r", [CriterionRecord(run_id="run-r", **o.model_dump(mode="json")) for o in outcomes]
-    )
-    store.finish_run("run-r", status=RunStatus.COMPLETED, verdict="failed")
+    store.record_criteria("run-r", outcomes)
+    store.finish_run("run-r", status=RunStatus.COMPLETED, verdict=Verdict.FAILED)
     return store
 
 

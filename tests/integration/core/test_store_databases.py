@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from vigil.errors import StoreError
 from vigil.results import CheckResult, Measurement, Status, SuiteResult
 from vigil.store import RunStatus, Store, StoreMeta
+from vigil.tables import VigilTable
 
 
 def suite(name: str = "integration", checks: int = 3, failing: int = 0) -> SuiteResult:
@@ -172,3 +173,18 @@ def test_database_url_from_environment_wins(
     monkeypatch.delenv("VIGIL_DATABASE_URL")
     assert StoreConfig().resolved_url() == "sqlite:///.vigil/vigil.db"
     assert os.environ.get("VIGIL_DATABASE_URL") is None
+
+
+def test_vigil_tables_stay_apart_from_the_reference_services(tmp_path: Path) -> None:
+    from sqlmodel import SQLModel
+
+    import reference.storage  # noqa: F401 -- puts the reference's tables in SQLModel's MetaData
+
+    reference_tables = set(SQLModel.metadata.tables)
+    assert {"prediction", "feedback"} <= reference_tables
+    Store.open(f"sqlite:///{tmp_path / 'apart.db'}").close()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'apart.db'}")
+    created = set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    assert created == set(VigilTable.metadata.tables)
+    assert not created & reference_tables

@@ -9,7 +9,7 @@ import yaml
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import load_flow_from_entrypoint
 
-from flows.validate import SUITE_FLOWS
+from vigil.suites import SUITES
 
 REPO = Path(__file__).resolve().parents[3]
 DEPLOYMENTS = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())["deployments"]
@@ -22,7 +22,7 @@ def test_deployment_runs_a_real_flow_with_valid_parameters(deployment: dict) -> 
     validated = flow.validate_parameters(deployment.get("parameters", {}))
     assert validated["profile"] in ("development", "staging", "production")
     for suite in validated.get("suites") or []:
-        assert suite in SUITE_FLOWS
+        assert suite in SUITES
     for schedule in deployment.get("schedules", []):
         CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
     assert deployment["work_pool"]["name"] == "vigil-local"

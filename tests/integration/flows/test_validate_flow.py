@@ -10,22 +10,24 @@ import psutil
 import pytest
 import yaml
 
-from flows.validate import validate
+from flows.validate import RunSummary, validate
 from vigil.criteria import Verdict
 from vigil.results import Status
 from vigil.store import RunStatus, Store
 
+pytestmark = pytest.mark.integration
+
 BREAKER = Path(__file__).with_name("contract_breaker.py")
-ONLY_INTEGRATION = {
-    name: {"enabled": False}
-    for name in (
-        "p95_latency_within_budget",
-        "learning_improves_over_30_days",
-        "mttr_within_budget",
-        "pattern_accuracy",
-        "availability",
-    )
+UNMEASURED = {
+    "expectations_pass": {
+        "description": "Measured by the data suite, which these runs switch off.",
+        "suite": "data",
+        "measure": "expectations_pass_rate",
+        "operator": ">=",
+        "threshold": 1.0,
+    }
 }
+"""A criterion no suite of these runs measures, so that the verdict is incomplete."""
 
 
 def write_config(tmp_path: Path, **overrides: object) -> Path:
@@ -56,10 +58,22 @@ def assert_no_process_left(folder: Path) -> None:
     assert processes_under(folder) == []
 
 
-def test_reference_passes_integration_but_the_verdict_is_incomplete(tmp_path: Path) -> None:
-    summary = validate(config_path=str(write_config(tmp_path)))
+def run_validate(config: Path, **parameters: object) -> tuple[object, RunSummary]:
+    """Run the flow; return its final Prefect state and the summary it carries."""
+    state = validate(config_path=str(config), return_state=True, **parameters)
+    summary = state.result(raise_on_failure=False)
+    assert isinstance(summary, RunSummary), summary
+    return state, summary
+
+
+def test_an_incomplete_verdict_fails_the_flow_run_and_says_why(tmp_path: Path) -> None:
+    state, summary = run_validate(write_config(tmp_path, criteria=UNMEASURED))
 
     assert summary.verdict is Verdict.INCOMPLETE
+    assert state.is_failed()
+    assert state.message.startswith("verdict incomplete: ")
+    assert "expectations_pass not_evaluated" in state.message
+    assert "suite 'data' did not run" in state.message
     store = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}")
     run = store.get_run(summary.run_id)
     assert (run.status, run.verdict) == (RunStatus.COMPLETED, "incomplete")
@@ -78,7 +92,7 @@ def test_reference_passes_integration_but_the_verdict_is_incomplete(tmp_path: Pa
     assert counted.measured == {"count_rise": 20.0, "labels_accepted": 20.0}
     criteria = {c.name: c.status for c in store.criteria(summary.run_id)}
     assert criteria["integration_pass_rate"] == "passed"
-    assert criteria["p95_latency_within_budget"] == "not_evaluated"
+    assert criteria["expectations_pass"] == "not_evaluated"
 
     report = json.loads((summary.report_dir / "report.json").read_text())
     assert report["verdict"] == "incomplete"
@@ -88,9 +102,10 @@ def test_reference_passes_integration_but_the_verdict_is_incomplete(tmp_path: Pa
     assert_no_process_left(tmp_path / "work")
 
 
-def test_verdict_passes_when_every_enabled_criterion_is_measured_and_met(tmp_path: Path) -> None:
-    summary = validate(config_path=str(write_config(tmp_path, criteria=ONLY_INTEGRATION)))
+def test_a_passed_verdict_completes_the_flow_run(tmp_path: Path) -> None:
+    state, summary = run_validate(write_config(tmp_path))
     assert summary.verdict is Verdict.PASSED
+    assert state.is_completed(), state.message
 
 
 def test_a_target_that_breaks_the_contract_fails(tmp_path: Path) -> None:
@@ -100,10 +115,11 @@ def test_a_target_that_breaks_the_contract_fails(tmp_path: Path) -> None:
         "command": ["{python}", str(BREAKER), "{port}"],
         "capabilities": ["health", "metrics", "predict", "feedback", "evaluation"],
     }
-    config = write_config(tmp_path, target=breaker, criteria=ONLY_INTEGRATION)
-    summary = validate(config_path=str(config))
+    state, summary = run_validate(write_config(tmp_path, target=breaker))
 
     assert summary.verdict is Verdict.FAILED
+    assert state.is_failed()
+    assert state.message.startswith("verdict failed: integration_pass_rate failed (pass_rate =")
     [suite] = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}").suites(summary.run_id)
     checks = {c.name: c for c in suite.checks}
     assert checks["evaluation_count_matches_feedback"].status is Status.FAILED
@@ -120,10 +136,12 @@ def test_a_target_that_breaks_the_contract_fails(tmp_path: Path) -> None:
 def test_data_suite_records_every_expectation_and_saves_the_data(tmp_path: Path) -> None:
     config = write_config(
         tmp_path,
-        suites={"data": {"enabled": True}, "integration": {"enabled": False}},
-        data={"metrics": {"days": 14}, "learning": {"days": 30, "rows_per_day": 40}},
+        suites={
+            "data": {"metrics": {"days": 14}, "learning": {"days": 30, "rows_per_day": 40}},
+            "integration": {"enabled": False},
+        },
     )
-    summary = validate(config_path=str(config))
+    _, summary = run_validate(config)
 
     [suite] = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}").suites(summary.run_id)
     assert suite.suite == "data" and suite.status is Status.PASSED
@@ -131,6 +149,7 @@ def test_data_suite_records_every_expectation_and_saves_the_data(tmp_path: Path)
     assert any(n.startswith("synthetic_metrics:expect_column_autocorrelation") for n in names)
     assert any(n.startswith("synthetic_metric_labels:") for n in names)
     measured = {m.name: m.value for m in suite.measurements}
+    assert measured["expectations_pass_rate"] == 1.0
     assert measured["metrics_samples"] == 14 * 24 * 60
     assert measured["learning_rows"] == 30 * 40
     for name in ("metrics_history.parquet", "metrics_labels.parquet", "learning_stream.parquet"):
@@ -144,9 +163,11 @@ def test_a_target_that_cannot_start_is_an_error_with_a_report(tmp_path: Path) ->
         "name": "broken",
         "command": ["{python}", "-c", "raise SystemExit('cannot bind: port in use')"],
     }
-    summary = validate(config_path=str(write_config(tmp_path, target=broken)))
+    state, summary = run_validate(write_config(tmp_path, target=broken))
 
     assert summary.verdict is Verdict.ERROR
+    assert state.is_failed()
+    assert state.message.startswith("verdict error: TargetUnavailableError: ")
     run = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}").get_run(summary.run_id)
     assert run.status == RunStatus.ERROR
     assert "TargetUnavailableError" in run.error and "cannot bind: port in use" in run.error

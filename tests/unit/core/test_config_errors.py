@@ -19,10 +19,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def error_of(path: Path | None, profile: str = "development") -> str:
     with pytest.raises(ConfigError) as caught:
         load_config(path, profile)
-    assert (
-        caught.value.__cause__ is None or not isinstance(caught.value.__cause__, Exception) or True
-    )
-    return str(caught.value)
+    error = caught.value
+    # The user sees one message, never a chained traceback or pydantic's own text.
+    assert error.__cause__ is None, f"chained cause: {error.__cause__!r}"
+    message = str(error)
+    assert "errors.pydantic.dev" not in message and "Traceback" not in message, message
+    assert "[type=" not in message, message
+    return message
 
 
 def test_builtin_configuration_is_valid_for_every_profile() -> None:
@@ -186,17 +189,53 @@ def test_criterion_with_unknown_operator(tmp_path: Path) -> None:
 
 
 def test_data_generator_parameters_are_checked_with_the_file_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "data:\n  metrics:\n    days: -3\n")
+    path = write(tmp_path, "suites:\n  data:\n    metrics:\n      days: -3\n")
     message = error_of(path)
-    assert f"{path}:3: data.metrics.days: days must be a positive number of days, got -3" in message
+    assert (
+        f"{path}:4: suites.data.metrics.days: days must be a positive number of days, got -3"
+        in message
+    )
 
 
 def test_resolution_coarser_than_the_daily_cycle_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "data:\n  metrics:\n    resolution_seconds: 7200\n")
+    path = write(tmp_path, "suites:\n  data:\n    metrics:\n      resolution_seconds: 7200\n")
     message = error_of(path)
-    assert "data.metrics.resolution_seconds" in message
+    assert "suites.data.metrics.resolution_seconds" in message
 
 
 def test_misspelt_data_key_gets_a_suggestion(tmp_path: Path) -> None:
-    message = error_of(write(tmp_path, "data:\n  learning:\n    rows_per_dya: 10\n"))
-    assert "data.learning.rows_per_dya: unknown key; did you mean 'rows_per_day'?" in message
+    message = error_of(write(tmp_path, "suites:\n  data:\n    learning:\n      rows_per_dya: 10\n"))
+    assert "suites.data.learning.rows_per_dya: unknown key; did you mean 'rows_per_day'?" in message
+
+
+def test_criterion_naming_an_unknown_measure_gets_a_suggestion(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "criteria:\n  rate:\n    suite: integration\n    measure: pass_rat\n"
+        "    operator: '>'\n    threshold: 0.5\n",
+    )
+    message = error_of(path)
+    assert (
+        f"{path}:4: criteria.rate.measure: suite 'integration' produces no measure 'pass_rat'; "
+        "did you mean 'pass_rate'?" in message
+    )
+
+
+def test_criterion_naming_an_unknown_suite_lists_the_known_ones(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "criteria:\n  rate:\n    suite: integratoin\n    measure: pass_rate\n"
+        "    operator: '>'\n    threshold: 0.5\n",
+    )
+    message = error_of(path)
+    assert f"{path}:3: criteria.rate.suite: unknown suite 'integratoin'; did you mean" in message
+    assert "known suites: data, integration" in message
+
+
+def test_every_registered_suite_has_a_settings_section() -> None:
+    from vigil.suites import SUITES
+
+    config = load_config(None)
+    assert list(type(config.suites).model_fields) == list(SUITES)
+    for name, spec in SUITES.items():
+        assert isinstance(getattr(config.suites, name), spec.settings)

@@ -7,7 +7,9 @@ from vigil.criteria import CriterionStatus, Verdict, judge_all, verdict
 from vigil.results import Measurement, Severity
 
 RATE = CriterionConfig(suite="integration", measure="pass_rate", operator=">", threshold=0.95)
-P95 = CriterionConfig(suite="performance", measure="p95_s", operator="<", threshold=2.0, unit="s")
+ROWS = CriterionConfig(
+    suite="data", measure="learning_rows", operator=">=", threshold=1000, unit="rows"
+)
 
 
 def test_passing_measurement_passes() -> None:
@@ -38,14 +40,14 @@ def test_measurement_of_another_suite_does_not_count() -> None:
 
 
 def test_suite_that_ran_without_measuring_is_named() -> None:
-    [outcome] = judge_all({"p95": P95}, [], {"performance": "error"})
+    [outcome] = judge_all({"rows": ROWS}, [], {"data": "error"})
     assert outcome.status is CriterionStatus.NOT_EVALUATED
-    assert "ended error without measuring 'p95_s'" in outcome.message
+    assert "ended error without measuring 'learning_rows'" in outcome.message
 
 
 def test_verdict_is_incomplete_when_a_criterion_was_not_measured() -> None:
     outcomes = judge_all(
-        {"rate": RATE, "p95": P95},
+        {"rate": RATE, "rows": ROWS},
         [("integration", Measurement(name="pass_rate", value=1.0))],
         {"integration": "passed"},
     )
@@ -54,7 +56,9 @@ def test_verdict_is_incomplete_when_a_criterion_was_not_measured() -> None:
 
 def test_failed_beats_incomplete_and_error_beats_all() -> None:
     outcomes = judge_all(
-        {"rate": RATE, "p95": P95}, [("integration", Measurement(name="pass_rate", value=0.5))], {}
+        {"rate": RATE, "rows": ROWS},
+        [("integration", Measurement(name="pass_rate", value=0.5))],
+        {},
     )
     assert verdict(outcomes) is Verdict.FAILED
     assert verdict(outcomes, errored=True) is Verdict.ERROR
@@ -62,10 +66,10 @@ def test_failed_beats_incomplete_and_error_beats_all() -> None:
 
 def test_all_measured_and_met_passes() -> None:
     outcomes = judge_all(
-        {"rate": RATE, "p95": P95},
+        {"rate": RATE, "rows": ROWS},
         [
             ("integration", Measurement(name="pass_rate", value=0.99)),
-            ("performance", Measurement(name="p95_s", value=1.2)),
+            ("data", Measurement(name="learning_rows", value=6000)),
         ],
         {},
     )
@@ -73,7 +77,7 @@ def test_all_measured_and_met_passes() -> None:
 
 
 def test_warn_criteria_never_decide() -> None:
-    warn = P95.model_copy(update={"severity": Severity.WARN})
+    warn = ROWS.model_copy(update={"severity": Severity.WARN})
     outcomes = judge_all(
         {"rate": RATE, "p95": warn}, [("integration", Measurement(name="pass_rate", value=1.0))], {}
     )
