@@ -42,7 +42,6 @@ from vigil.config_base import Capability as Capability  # re-exported
 from vigil.config_base import StrictModel
 from vigil.errors import ConfigError
 from vigil.results import Severity
-from vigil.suites import SUITES, describe_unknown_measure, get_suite
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
 DEFAULT_CONFIG_NAME = "vigil.yaml"
@@ -302,18 +301,6 @@ class _SuitesBase(StrictModel):
         return [name for name in type(self).model_fields if getattr(self, name).enabled]
 
 
-SuitesConfig = create_model(
-    "SuitesConfig",
-    __base__=_SuitesBase,
-    __doc__="Per-suite settings, in the order the suites run; a suite left out keeps its defaults.",
-    **{
-        name: (spec.settings, Field(default_factory=spec.settings, description=spec.description))
-        for name, spec in SUITES.items()
-    },
-)
-"""``suites:`` -- one key per registered suite (:data:`vigil.suites.SUITES`)."""
-
-
 # --- criteria ---------------------------------------------------------------------------------
 
 
@@ -339,6 +326,8 @@ class CriterionConfig(StrictModel):
     @field_validator("suite")
     @classmethod
     def _registered_suite(cls, value: str) -> str:
+        from vigil.suites import get_suite
+
         try:
             get_suite(value)
         except ConfigError as exc:
@@ -348,6 +337,8 @@ class CriterionConfig(StrictModel):
     @field_validator("measure")
     @classmethod
     def _produced_measure(cls, value: str, info: ValidationInfo) -> str:
+        from vigil.suites import SUITES, describe_unknown_measure
+
         suite = SUITES.get(info.data.get("suite", ""))
         if suite is not None and suite.measure(value) is None:
             raise ValueError(describe_unknown_measure(suite, value))
@@ -368,7 +359,7 @@ class VigilConfig(StrictModel):
     store: StoreConfig = Field(default_factory=StoreConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     target: TargetConfig
-    suites: SuitesConfig = Field(default_factory=SuitesConfig)
+    suites: SuitesConfig = Field(default_factory=lambda: SuitesConfig())
     criteria: dict[str, CriterionConfig] = Field(
         default_factory=dict, description="Success criteria by name."
     )
@@ -658,3 +649,24 @@ def _as_model(annotation: Any, node: Any = None) -> type[BaseModel] | None:
             if field is not None and field.default == kind:
                 return candidate
     return None
+
+
+# --- the suites' settings ---------------------------------------------------------------------
+# Built last: the registry names each suite's settings model, and those modules may use
+# what this module defines above (StoreConfig, Capability, ...), so they are imported only
+# once everything here exists.
+
+from vigil.suites import SUITES  # noqa: E402
+
+SuitesConfig = create_model(
+    "SuitesConfig",
+    __base__=_SuitesBase,
+    __doc__="Per-suite settings, in the order the suites run; a suite left out keeps its defaults.",
+    **{
+        name: (spec.settings, Field(default_factory=spec.settings, description=spec.description))
+        for name, spec in SUITES.items()
+    },
+)
+"""``suites:`` -- one key per registered suite (:data:`vigil.suites.SUITES`)."""
+
+VigilConfig.model_rebuild()

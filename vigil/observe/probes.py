@@ -27,12 +27,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigil.config_base import StrictModel
-from vigil.targets.base import TargetEndpoint
+
+if TYPE_CHECKING:  # the configuration imports this module's ProbeConfig
+    from vigil.targets.base import TargetEndpoint
 
 
 class ProbeKind(StrEnum):
