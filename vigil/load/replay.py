@@ -121,8 +121,7 @@ def schedule_replay(timestamps: pd.Series, available_at: pd.Series) -> list[tupl
         inputs. At the same instant labels come before predictions (river's order); a row's
         own label always comes after its own prediction, even with no delay.
     """
-    asked = pd.DatetimeIndex(timestamps).asi8
-    answered = pd.DatetimeIndex(available_at).asi8
+    asked, answered = _nanoseconds(timestamps), _nanoseconds(available_at)
     if len(asked) != len(answered):
         raise ValueError("timestamps and available_at must have one entry per row")
     early = np.flatnonzero(answered < asked)
@@ -197,6 +196,9 @@ class _Replay:
             for kind, row in self.order:
                 if self.pace:
                     due = self.started + self.due_s[kind][row]
+                    if due >= deadline:
+                        self.truncated = True
+                        break
                     await asyncio.sleep(max(0.0, due - time.monotonic()))
                 await slots.acquire()
                 if time.monotonic() >= deadline:
@@ -314,9 +316,10 @@ def replay_stream(
         )
     frame = frame.reset_index(drop=True)
     order = schedule_replay(frame["timestamp"], frame["label_available_at"])
-    start = pd.DatetimeIndex(frame["timestamp"]).asi8.min() if len(frame) else 0
-    asked = (pd.DatetimeIndex(frame["timestamp"]).asi8 - start) / 1e9
-    answered = (pd.DatetimeIndex(frame["label_available_at"]).asi8 - start) / 1e9
+    asked_ns = _nanoseconds(frame["timestamp"])
+    start = asked_ns.min() if len(frame) else 0
+    asked = (asked_ns - start) / 1e9
+    answered = (_nanoseconds(frame["label_available_at"]) - start) / 1e9
     pace = simulated_seconds_per_second
     # When each prediction and each label is due, in wall seconds after the start.
     due_s = (asked / pace, answered / pace) if pace else (asked, answered)
@@ -363,6 +366,11 @@ def replay_stream(
         truncated=replay.truncated,
         concurrency=concurrency,
     )
+
+
+def _nanoseconds(moments: pd.Series) -> np.ndarray:
+    """Moments as integer nanoseconds (pandas keeps each column in its own unit)."""
+    return pd.DatetimeIndex(moments).as_unit("ns").asi8
 
 
 def _json_number(value: Any) -> float | int | str:

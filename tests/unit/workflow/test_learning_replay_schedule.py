@@ -42,3 +42,14 @@ def test_sampling_keeps_an_even_spread_of_each_day():
     assert len(sample_rows(frame, 100)) == 14
     with pytest.raises(ValueError, match="max_rows_per_day=0"):
         sample_rows(frame, 0)
+
+
+def test_moments_in_different_units_are_compared_as_instants():
+    asked = _at(0, 10).astype("datetime64[us, UTC]")
+    answered = _at(15, 12).astype("datetime64[ns, UTC]")
+    assert schedule_replay(asked, answered) == [
+        (PREDICT, 0),
+        (PREDICT, 1),
+        (FEEDBACK, 1),
+        (FEEDBACK, 0),
+    ]
