@@ -250,7 +250,7 @@ class LearningPartConfig(SuiteSettings):
     """
 
     concurrency: int = Field(
-        default=8, ge=1, le=256, description="Requests in flight at most during the replay."
+        default=16, ge=1, le=256, description="Requests in flight at most during the replay."
     )
     request_timeout_s: float = Field(
         default=10.0, gt=0, le=120, description="Bound on each /predict and /feedback request."
