@@ -273,7 +273,10 @@ def judge_learning(
     ):
         # An unmeasurable figure is left out: a criterion never measured cannot pass.
         if math.isfinite(value):
-            measurements.append(Measurement(name=name, value=value, unit=unit, context=context))
+            where = (
+                {**context, "trend": score.trend.trend} if name == "learning_trend_p" else context
+            )
+            measurements.append(Measurement(name=name, value=value, unit=unit, context=where))
     if score.adaptations:
         unrecovered = sum(item.adaptation_days is None for item in score.adaptations)
         measurements.append(
