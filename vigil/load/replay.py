@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -75,8 +76,11 @@ class ReplayOutcome:
 
     @property
     def predictions_answered(self) -> int:
-        """Predictions that got a 2xx answer."""
-        return int(self.answers["predict_status"].between(200, 299).sum())
+        """Predictions that got a 2xx answer carrying a request id and a prediction."""
+        answers = self.answers
+        return int(
+            (answers["predict_status"].between(200, 299) & answers["request_id"].notna()).sum()
+        )
 
     @property
     def labels_accepted(self) -> int:
@@ -243,8 +247,6 @@ class _Replay:
             done.set()
 
     def _read_prediction(self, row: int, body: bytes) -> None:
-        import json
-
         try:
             answer = json.loads(body)
             self.request_id[row] = str(answer["request_id"])

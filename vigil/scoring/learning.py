@@ -737,7 +737,9 @@ def judge_replay(answers: pd.DataFrame, truncated: bool, elapsed_s: float) -> Ch
         elapsed_s: How long the replay took.
     """
     rows = len(answers)
-    predicted = int(answers["predict_status"].between(200, 299).sum())
+    # A 2xx whose body broke the contract has no request id: it answered nothing usable.
+    usable = answers["predict_status"].between(200, 299) & answers["request_id"].notna()
+    predicted = int(usable.sum())
     labelled = int(answers["feedback_status"].between(200, 299).sum())
     measured = {
         "rows": float(rows),
@@ -755,17 +757,15 @@ def judge_replay(answers: pd.DataFrame, truncated: bool, elapsed_s: float) -> Ch
     problems = []
     if truncated:
         problems.append(f"the time cap stopped the replay after {elapsed_s:.1f} s")
-    failures = answers[~answers["predict_status"].between(200, 299)]
+    failures = answers[~usable]
     if len(failures):
         first = failures.iloc[0]
         problems.append(
-            f"{len(failures)} of {rows} predictions got no answer (first: row "
+            f"{len(failures)} of {rows} predictions got no usable answer (first: row "
             f"{int(first['row_id'])}, status {int(first['predict_status'])}, "
             f"{first['predict_error'] or 'not sent'})"
         )
-    refused = answers[
-        answers["predict_status"].between(200, 299) & ~answers["feedback_status"].between(200, 299)
-    ]
+    refused = answers[usable & ~answers["feedback_status"].between(200, 299)]
     if len(refused):
         first = refused.iloc[0]
         problems.append(

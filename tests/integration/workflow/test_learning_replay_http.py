@@ -32,6 +32,7 @@ class RecordingTarget:
     arrivals: list[tuple[int, int]] = field(default_factory=list)
     fail_predict_every: int = 0
     refuse_label_of: int = -1
+    break_body_of: int = -1
     delay_s: float = 0.0
     ids: dict[str, int] = field(default_factory=dict)
 
@@ -44,6 +45,8 @@ def _serve(target: RecordingTarget, ready: threading.Event, stop: threading.Even
             await asyncio.sleep(target.delay_s)
         if target.fail_predict_every and row % target.fail_predict_every == 0:
             return web.json_response({"detail": "boom"}, status=500)
+        if row == target.break_body_of:
+            return web.json_response({"prediction": 1})
         request_id = f"q{row}"
         target.ids[request_id] = row
         body = {"request_id": request_id, "prediction": 1, "score": 0.7, "model_version": "t1"}
@@ -131,16 +134,22 @@ def test_with_concurrency_every_label_still_follows_its_own_prediction(target) -
 def test_a_target_that_errors_is_recorded_and_judged_with_the_first_bad_row(target) -> None:
     target.fail_predict_every = 5
     target.refuse_label_of = 3
+    target.break_body_of = 7
     frame = _stream(10, [60.0] * 10)
     outcome = replay_stream(frame, ["x"], target.base_url, concurrency=2, time_cap_s=30)
     answers = outcome.answers
     assert answers.loc[[0, 5], "predict_status"].tolist() == [500, 500]
     assert answers.loc[[0, 5], "feedback_status"].tolist() == [-1, -1]
     assert answers.loc[3, "feedback_status"] == 409
+    # A 200 without a request id answered nothing usable: recorded, its label never sent.
+    assert answers.loc[7, "predict_status"] == 200 and answers.loc[7, "feedback_status"] == -1
+    assert "answer breaks the contract: KeyError" in answers.loc[7, "predict_error"]
+    assert outcome.predictions_answered == 7
     check = judge_replay(answers, outcome.truncated, outcome.elapsed_s)
     assert check.status is Status.FAILED
-    assert '2 of 10 predictions got no answer (first: row 0, status 500, {"detail": "boom"})' in (
-        check.message
+    assert (
+        '3 of 10 predictions got no usable answer (first: row 0, status 500, {"detail": "boom"})'
+        in (check.message)
     )
     assert "1 label(s) refused (first: row 3, status 409" in check.message
 

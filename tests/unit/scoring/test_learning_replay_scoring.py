@@ -207,7 +207,10 @@ def test_replay_failures_are_named_with_the_first_bad_row():
     check = judge_replay(ANSWERS, truncated=True, elapsed_s=3.25)
     assert check.status is Status.FAILED
     assert "the time cap stopped the replay after 3.2 s" in check.message
-    assert "1 of 6 predictions got no answer (first: row 4, status 500, HTTP 500)" in check.message
+    assert (
+        "1 of 6 predictions got no usable answer (first: row 4, status 500, HTTP 500)"
+        in check.message
+    )
     assert "1 label(s) refused (first: row 5, status 409, refused)" in check.message
     healthy = ANSWERS[ANSWERS["feedback_status"] == 202]
     assert judge_replay(healthy, truncated=False, elapsed_s=1.0).status is Status.PASSED

@@ -26,6 +26,7 @@ def _outcome(rows: int = 30) -> ReplayOutcome:
     answers = pd.DataFrame(
         {
             "row_id": range(rows),
+            "request_id": [f"r{i}" for i in range(rows)],
             "day": range(rows),
             "label": 1,
             "prediction": 1.0,
