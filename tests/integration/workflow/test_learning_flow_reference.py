@@ -17,7 +17,7 @@ import pytest
 
 from flows.learning import learning
 from tests.integration.reference.conftest import ReferenceService, start_service, stop_service
-from vigil.config import HTTP_CAPABILITIES, CriterionConfig, StoreConfig
+from vigil.config import HTTP_CAPABILITIES, Capability, CriterionConfig, StoreConfig
 from vigil.criteria import CriterionStatus, judge
 from vigil.results import CheckResult, Status, SuiteResult
 from vigil.run import SuiteRun, new_run_id
@@ -146,3 +146,44 @@ def test_a_reference_that_never_learns_fails_learning_improves_over_30_days(
     assert outcome.status is CriterionStatus.FAILED
     assert outcome.message.startswith("learning_improvement_ci_low = -")
     assert outcome.message.endswith("accuracy misses > 0 accuracy")
+
+
+def _closed_port_run(tmp_path: Path, capabilities: frozenset) -> SuiteRun:
+    from tests.integration.reference.conftest import free_port
+
+    return SuiteRun(
+        run_id=new_run_id(),
+        profile="development",
+        seed=SEED,
+        store=StoreConfig(url=f"sqlite:///{tmp_path / 'vigil.db'}"),
+        report_dir=tmp_path / "reports",
+        endpoint=TargetEndpoint(
+            name="nothing",
+            kind="http",
+            base_url=f"http://127.0.0.1:{free_port()}",
+            request_timeout_s=2,
+            capabilities=capabilities,
+        ),
+        datasets=DataConfig(learning=LearningStreamConfig(rows_per_day=10, days=3)),
+    )
+
+
+def test_a_target_without_feedback_is_not_applicable_and_never_counts_as_passed(
+    tmp_path: Path, prefect_harness: None
+) -> None:
+    no_feedback = frozenset(HTTP_CAPABILITIES - {Capability.FEEDBACK})
+    result = learning(_closed_port_run(tmp_path, no_feedback), LearningPartConfig())
+    assert result.status is Status.NOT_APPLICABLE
+    assert result.measurements == []
+    assert all("lacks the feedback capability" in check.message for check in result.checks)
+
+
+def test_an_unreachable_target_is_an_error_that_names_it(
+    tmp_path: Path, prefect_harness: None
+) -> None:
+    run = _closed_port_run(tmp_path, HTTP_CAPABILITIES)
+    result = learning(run, LearningPartConfig())
+    assert result.status is Status.ERROR
+    [check] = result.checks
+    assert check.message.startswith("the learning replay could not talk to the target: GET ")
+    assert run.endpoint.base_url in check.message
