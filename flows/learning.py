@@ -16,9 +16,9 @@ from tasks.learning import (
     score_learning,
 )
 from vigil.errors import TargetProtocolError, TargetUnavailableError
-from vigil.results import CheckResult, SuiteResult, Status, utc_now
+from vigil.results import CheckResult, Status, SuiteResult, utc_now
 from vigil.run import SuiteRun
-from vigil.scoring.learning import LearningPartConfig
+from vigil.scoring.learning_settings import LearningPartConfig
 
 
 @flow(name="learning")
@@ -43,9 +43,7 @@ def learning(run: SuiteRun, settings: LearningPartConfig) -> SuiteResult:
     try:
         before = read_evaluation(run.endpoint)
         outcome = replay_learning_stream(run.endpoint, stream, settings)
-        comparison = compare_evaluation(
-            run.endpoint, before, outcome, settings.evaluation_settle_s
-        )
+        comparison = compare_evaluation(run.endpoint, before, outcome, settings.evaluation_settle_s)
     except (TargetUnavailableError, TargetProtocolError) as exc:
         failed = CheckResult(
             name="every_row_replayed",

@@ -26,7 +26,6 @@ from vigil.scoring.learning import (
     DriftAdaptation,
     EvaluationComparison,
     LearningEffectivenessResult,
-    LearningPartConfig,
     QualityTotals,
     TrendResult,
     compute_learning_effectiveness,
@@ -41,6 +40,7 @@ from vigil.scoring.learning import (
     score_replay_answers,
     vigil_quality_of_labels,
 )
+from vigil.scoring.learning_settings import LearningPartConfig
 from vigil.store import open_store, record_learning_curve
 from vigil.synth.learning import LearningStream
 from vigil.targets.base import TargetEndpoint

@@ -504,10 +504,12 @@ def open_store(config: StoreConfig) -> Store:
 
 # --- the learning curve (the learning part of the workflow suite) ---------------------------
 # Kept at the end of the module, self-contained: one table and the pair of functions that
-# write and read it.
+# write and read it. The table takes the base of the store's other tables, so it joins their
+# MetaData (created with them, its foreign key resolved) whichever base that is.
+_StoreTable = RunRecord.__bases__[0]
 
 
-class LearningDayRecord(SQLModel, table=True):
+class LearningDayRecord(_StoreTable, table=True):
     """The target's prequential quality on one simulated day of the learning replay."""
 
     __tablename__ = "learning_days"

@@ -21,7 +21,7 @@ from vigil.config import HTTP_CAPABILITIES, Capability, CriterionConfig, StoreCo
 from vigil.criteria import CriterionStatus, judge
 from vigil.results import CheckResult, Status, SuiteResult
 from vigil.run import SuiteRun, new_run_id
-from vigil.scoring.learning import LearningPartConfig
+from vigil.scoring.learning_settings import LearningPartConfig
 from vigil.store import Store, learning_curve
 from vigil.synth.config import DataConfig, LearningStreamConfig
 from vigil.targets.base import TargetEndpoint

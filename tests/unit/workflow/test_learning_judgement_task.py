@@ -14,12 +14,12 @@ from vigil.load.replay import ReplayOutcome
 from vigil.results import CheckResult, Status
 from vigil.scoring.learning import (
     EvaluationComparison,
-    LearningPartConfig,
     QualityTotals,
     compute_learning_effectiveness,
     mann_kendall_trend,
     measure_drift_adaptation,
 )
+from vigil.scoring.learning_settings import LearningPartConfig
 
 
 def _outcome(rows: int = 30) -> ReplayOutcome:
