@@ -59,6 +59,14 @@ class OnlineLearner:
         # the model learns; only a rise means the concept moved away from us.
         return self.detector.drift_detected and self.detector.estimation > before
 
+    def skip(self, feedback_id: int) -> None:
+        """Mark one feedback row as seen without learning from it (learning switched off).
+
+        The row still counts as applied, so checkpoints and replays move past it
+        instead of learning it later.
+        """
+        self.applied_feedback_id = max(self.applied_feedback_id, feedback_id)
+
     def set_learning_rate(self, learning_rate: float) -> None:
         """Change the SGD step size; plain SGD keeps no state, so swapping it is safe."""
         self.learning_rate = learning_rate

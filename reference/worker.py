@@ -290,9 +290,14 @@ class WorkerRuntime:
         self._apply_config()
         learner = self.learner
         rows = await self.db(self.database.feedback_after, learner.applied_feedback_id, LEARN_BATCH)
+        learning = self.settings.learning_enabled
         for index, (feedback_id, label, correct, features) in enumerate(rows):
-            drifted = learner.learn(json.loads(features), label, feedback_id)
             self._recent_correct.append(correct)
+            if not learning:
+                # Switched off on purpose: the label is stored and scored, the model stays frozen.
+                learner.skip(feedback_id)
+                continue
+            drifted = learner.learn(json.loads(features), label, feedback_id)
             if drifted and self.is_primary:
                 await asyncio.to_thread(self._reset_for_drift)
                 learner = self.learner

@@ -514,3 +514,66 @@ def open_store(config: StoreConfig) -> Store:
         if store is None:
             store = _OPEN_STORES[url] = Store.open(url)
     return store
+
+
+# --- the learning curve (the learning part of the workflow suite) ---------------------------
+# Kept at the end of the module, self-contained: one table and the pair of functions that
+# write and read it. The table takes the base of the store's other tables, so it joins their
+# MetaData (created with them, its foreign key resolved) whichever base that is.
+_StoreTable = RunRecord.__bases__[0]
+
+
+class LearningDayRecord(_StoreTable, table=True):
+    """The target's prequential quality on one simulated day of the learning replay."""
+
+    __tablename__ = "learning_days"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    day: int = Field(ge=0, description="Simulated day, 0-based.")
+    accuracy: float | None = Field(default=None, description="None when no prediction was scored.")
+    log_loss: float | None = Field(default=None)
+    count: int = Field(ge=0, description="Predictions scored that day.")
+    recorded_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+def record_learning_curve(store: Store, run_id: str, days: list[dict[str, Any]]) -> None:
+    """Replace the run's learning curve with `days` in one transaction.
+
+    Args:
+        store: The open store.
+        run_id: A run already begun in the store.
+        days: One mapping per day with ``day``, ``accuracy``, ``log_loss``, ``count``
+            (NaN quality is stored as NULL).
+    """
+    now = utc_now()
+
+    def finite(value: Any) -> float | None:
+        return None if value is None or value != value else float(value)
+
+    with store._session() as session:
+        session.execute(sa.delete(LearningDayRecord).where(LearningDayRecord.run_id == run_id))
+        session.add_all(
+            LearningDayRecord(
+                run_id=run_id,
+                day=int(row["day"]),
+                accuracy=finite(row["accuracy"]),
+                log_loss=finite(row["log_loss"]),
+                count=int(row["count"]),
+                recorded_at=now,
+            )
+            for row in days
+        )
+
+
+def learning_curve(store: Store, run_id: str) -> list[LearningDayRecord]:
+    """The run's learning curve, one record per simulated day in order (empty if none)."""
+    with store._session() as session:
+        rows = session.exec(
+            select(LearningDayRecord)
+            .where(LearningDayRecord.run_id == run_id)
+            .order_by(LearningDayRecord.day)
+        ).all()
+        for row in rows:
+            row.recorded_at = _as_utc(row.recorded_at)
+        return list(rows)
