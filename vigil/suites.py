@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from vigil.config_base import SuiteSettings
 from vigil.errors import ConfigError
 from vigil.results import SuiteResult
+from vigil.scoring.learning_settings import LearningPartConfig
 from vigil.synth.config import DataSuiteConfig
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -92,6 +93,60 @@ def _registry(*specs: SuiteSpec) -> dict[str, SuiteSpec]:
     return {spec.name: spec for spec in specs}
 
 
+WORKFLOW_PARTS: dict[str, SuiteSpec] = _registry(
+    SuiteSpec(
+        name="learning",
+        description="30 days of labelled traffic replayed in accelerated time, honouring label "
+        "delay; vigil scores every answer and judges the improvement with a confidence interval.",
+        settings=LearningPartConfig,
+        flow="flows.learning:learning",
+        measures=(
+            MeasureSpec(
+                "learning_improvement_ci_low",
+                "accuracy",
+                "Lower confidence bound of last-week minus first-week accuracy.",
+            ),
+            MeasureSpec("learning_improvement", "accuracy", "Last-week minus first-week accuracy."),
+            MeasureSpec(
+                "learning_improvement_ci_high",
+                "accuracy",
+                "Upper confidence bound of last-week minus first-week accuracy.",
+            ),
+            MeasureSpec("learning_trend_p", "", "Mann-Kendall p-value of the daily accuracy."),
+            MeasureSpec(
+                "learning_adaptation_days",
+                "days",
+                "Longest time after a known drift until accuracy came back within tolerance.",
+            ),
+            MeasureSpec(
+                "evaluation_gap",
+                "accuracy",
+                "Difference between the target's /evaluation and vigil's own scoring.",
+            ),
+        ),
+    ),
+)
+"""The parts of the workflow suite, in the order they run: each a flow returning its
+checks and measurements (suite ``workflow``) for the workflow flow to merge and record."""
+
+
+class _WorkflowBase(SuiteSettings):
+    def parts_enabled(self) -> list[str]:
+        """Names of the enabled parts, in the order they run."""
+        return [name for name in WORKFLOW_PARTS if getattr(self, name).enabled]
+
+
+WorkflowSuiteConfig = create_model(
+    "WorkflowSuiteConfig",
+    __base__=_WorkflowBase,
+    __doc__="The workflow suite (``suites.workflow``): each part's settings under its name.",
+    **{
+        name: (spec.settings, Field(default_factory=spec.settings, description=spec.description))
+        for name, spec in WORKFLOW_PARTS.items()
+    },
+)
+
+
 SUITES: dict[str, SuiteSpec] = _registry(
     SuiteSpec(
         name="data",
@@ -113,6 +168,14 @@ SUITES: dict[str, SuiteSpec] = _registry(
         settings=IntegrationSuiteConfig,
         flow="flows.integration:integration",
         measures=(MeasureSpec("pass_rate", "", "Share of applicable checks that passed."),),
+    ),
+    SuiteSpec(
+        name="workflow",
+        description="The system's intelligence end to end: "
+        + "; ".join(part.description for part in WORKFLOW_PARTS.values()),
+        settings=WorkflowSuiteConfig,
+        flow="flows.workflow:workflow",
+        measures=tuple(m for part in WORKFLOW_PARTS.values() for m in part.measures),
     ),
 )
 """Every suite, in the order ``validate`` runs them."""

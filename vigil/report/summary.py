@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vigil.criteria import CriterionStatus, Verdict
 from vigil.report.model import RunReport
-from vigil.results import Status
+from vigil.results import Severity, Status
 
 
 def render_summary(report: RunReport, *, all_checks: bool = False) -> str:
@@ -27,7 +27,8 @@ def render_summary(report: RunReport, *, all_checks: bool = False) -> str:
         lines.append(f"  suite {suite.suite}: {suite.status}, {len(suite.checks)} checks")
         for check in suite.checks:
             if all_checks or check.status in (Status.FAILED, Status.ERROR):
-                lines.append(f"    {check.status}: {check.name}: {check.message}")
+                advisory = " (warn)" if check.severity is Severity.WARN else ""
+                lines.append(f"    {check.status}{advisory}: {check.name}: {check.message}")
     unmeasured = [c.name for c in report.criteria if c.status is CriterionStatus.NOT_EVALUATED]
     if report.verdict is Verdict.INCOMPLETE and unmeasured:
         lines.append(
