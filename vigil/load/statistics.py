@@ -184,6 +184,8 @@ class LoadProgress(BaseModel):
     interval_rps: float = Field(description="Throughput since the previous report.")
     interval_p95_ms: float | None = Field(description="p95 since the previous report.")
     active_users: int
+    late_sends: int = Field(default=0, description="Open model: late sends since the start.")
+    dropped_sends: int = Field(default=0, description="Open model: dropped sends since the start.")
 
 
 class LoadResult(BaseModel):
@@ -205,8 +207,25 @@ class LoadResult(BaseModel):
     cancelled: int = Field(
         default=0, ge=0, description="Requests still in flight at the stop, cancelled unanswered."
     )
-    bucket_seconds: float
-    series: list[TimeBucket] = Field(default_factory=list)
+    late_sends: int = Field(
+        default=0,
+        ge=0,
+        description="Open model: arrivals that found every slot (users) busy and waited for "
+        "one; their wait is part of their latency.",
+    )
+    dropped_sends: int = Field(
+        default=0,
+        ge=0,
+        description="Open model: arrivals due within the run that were never sent, because the "
+        "backlog of waiting arrivals was full or the run ended while they waited.",
+    )
+    bucket_seconds: float = Field(description="Width of the buckets of the time series.")
+    series: list[TimeBucket] = Field(
+        default_factory=list, description="Every request, by time of completion."
+    )
+    step_series: dict[str, list[TimeBucket]] = Field(
+        default_factory=dict, description="The time series of each step, by step name."
+    )
     shards: int = Field(default=1, ge=1, description="How many results were merged into this.")
 
     @property
@@ -235,6 +254,13 @@ class RequestRecorder:
             self.errors[error.value] += 1
         if status is not None:
             self.statuses[str(status)] += 1
+
+    def absorb(self, other: RequestRecorder) -> None:
+        """Add everything `other` recorded (exact: histograms are added)."""
+        self.histogram.add(other.histogram)
+        self.count += other.count
+        self.errors.update(other.errors)
+        self.statuses.update(other.statuses)
 
     def stats(self, measured_seconds: float) -> RequestStats:
         """The typed statistics of everything recorded so far."""
@@ -298,10 +324,11 @@ def merge_request_stats(
     )
 
 
-def _merge_series(results: Sequence[LoadResult], bucket_seconds: float) -> list[TimeBucket]:
+def merge_series(series: Iterable[Sequence[TimeBucket]], bucket_seconds: float) -> list[TimeBucket]:
+    """Merge time series of the same bucket width bucket by bucket (exact when histograms kept)."""
     by_start: dict[float, list[TimeBucket]] = {}
-    for result in results:
-        for bucket in result.series:
+    for one in series:
+        for bucket in one:
             by_start.setdefault(bucket.start_seconds, []).append(bucket)
     merged = []
     for start in sorted(by_start):
@@ -381,7 +408,13 @@ def merge_results(results: Sequence[LoadResult]) -> LoadResult:
             for name in names
         },
         cancelled=sum(r.cancelled for r in results),
+        late_sends=sum(r.late_sends for r in results),
+        dropped_sends=sum(r.dropped_sends for r in results),
         bucket_seconds=first.bucket_seconds,
-        series=_merge_series(results, first.bucket_seconds),
+        series=merge_series((r.series for r in results), first.bucket_seconds),
+        step_series={
+            name: merge_series((r.step_series.get(name, []) for r in results), first.bucket_seconds)
+            for name in sorted({name for r in results for name in r.step_series})
+        },
         shards=sum(r.shards for r in results),
     )

@@ -120,8 +120,10 @@ def test_percentiles_reflect_the_injected_delay(target: str) -> None:
 
     latency = result.requests["only"].latency
     assert result.overall.count == 80
-    assert latency.min_ms is not None and latency.min_ms >= 119.9
-    assert latency.p50_ms is not None and latency.p50_ms >= 119.9
+    # The server's 120 ms sleep runs on a millisecond timer that may fire up to 1 ms early,
+    # and HDR keeps 3 significant digits (64 µs steps at 120 ms).
+    assert latency.min_ms is not None and latency.min_ms >= 118.9
+    assert latency.p50_ms is not None and latency.p50_ms >= 118.9
     assert latency.p99_ms is not None and latency.p99_ms >= latency.p50_ms
 
 
@@ -350,5 +352,7 @@ def test_shards_in_separate_processes_merge_into_one_exact_result(target: str) -
     assert result.users == 9
     assert result.overall.count == 301
     assert _server_stats(target)["received"]["/delay"] - before == 301
-    assert result.requests["only"].latency.min_ms is not None
-    assert result.requests["only"].latency.min_ms >= 0.99
+    # Shard 1 sleeps 2 ms on the server's millisecond timer: at least 1 ms, so the merged
+    # histogram holds it.
+    assert result.requests["only"].latency.max_ms is not None
+    assert result.requests["only"].latency.max_ms >= 1.0
