@@ -283,17 +283,44 @@ class LatencySloConfig(BaseModel):
 
 
 class StressRampConfig(BaseModel):
-    """A stepwise ramp of closed-model users used to find the saturation point."""
+    """A stepwise ramp used to find the saturation point: of users, or of arrival rate.
+
+    With a closed-model base, each step runs more users (``start_users``, ``step_users``,
+    ``max_users``). With an open-model base (``arrival_rate`` set), each step runs a higher
+    constant arrival rate (``start_rate``, ``step_rate``, ``max_rate``) with the base's
+    ``users`` as the in-flight cap.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base: LoadProfileConfig = Field(
-        description="Template of every step (think time, timeouts, spawn rate, ...); its users, "
-        "duration and warmup are replaced by the step's."
+        description="Template of every step (think time, timeouts, spawn rate, ...); its users "
+        "(or arrival rate), duration and warmup are replaced by the step's."
     )
-    start_users: int = Field(ge=1, le=MAX_USERS, description="Users in the first step.")
-    step_users: int = Field(ge=1, le=MAX_USERS, description="Users added at each next step.")
-    max_users: int = Field(ge=1, le=MAX_USERS, description="Ceiling: the ramp never goes beyond.")
+    start_users: int | None = Field(
+        default=None, ge=1, le=MAX_USERS, description="Closed model: users in the first step."
+    )
+    step_users: int | None = Field(
+        default=None, ge=1, le=MAX_USERS, description="Closed model: users added at each step."
+    )
+    max_users: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_USERS,
+        description="Closed model: ceiling, the ramp never goes beyond.",
+    )
+    start_rate: float | None = Field(
+        default=None, gt=0, le=MAX_USERS, description="Open model: arrivals/s of the first step."
+    )
+    step_rate: float | None = Field(
+        default=None, gt=0, le=MAX_USERS, description="Open model: arrivals/s added at each step."
+    )
+    max_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_USERS,
+        description="Open model: ceiling of the arrival rate, the ramp never goes beyond.",
+    )
     step_seconds: float = Field(
         gt=0, le=86_400, description="Measured time of each step (after its warmup)."
     )
@@ -309,37 +336,89 @@ class StressRampConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
-        if self.start_users > self.max_users:
-            raise ValueError(
-                f"start_users ({self.start_users}) is above max_users ({self.max_users}); "
-                "lower start_users or raise max_users"
-            )
+        users = (self.start_users, self.step_users, self.max_users)
+        rates = (self.start_rate, self.step_rate, self.max_rate)
         if self.base.model is LoadModel.OPEN:
-            raise ValueError(
-                "the stress ramp steps closed-model users; remove arrival_rate from the base "
-                "profile"
-            )
-        self.step_profile(self.max_users)  # a step the base cannot express fails here, not mid-ramp
+            if None in rates or any(v is not None for v in users):
+                raise ValueError(
+                    "an open-model base (arrival_rate set) ramps the arrival rate: set "
+                    "start_rate, step_rate and max_rate, and not start_users/step_users/max_users"
+                )
+            if self.base.arrival_stages is not None:
+                raise ValueError(
+                    "each ramp step runs a constant arrival rate; remove arrival_stages from the "
+                    "base profile"
+                )
+            assert self.start_rate is not None and self.max_rate is not None
+            if self.start_rate > self.max_rate:
+                raise ValueError(
+                    f"start_rate ({self.start_rate:g}) is above max_rate ({self.max_rate:g}); "
+                    "lower start_rate or raise max_rate"
+                )
+        else:
+            if None in users or any(v is not None for v in rates):
+                raise ValueError(
+                    "a closed-model base ramps users: set start_users, step_users and max_users "
+                    "(start_rate/step_rate/max_rate need an open-model base with arrival_rate)"
+                )
+            assert self.start_users is not None and self.max_users is not None
+            if self.start_users > self.max_users:
+                raise ValueError(
+                    f"start_users ({self.start_users}) is above max_users ({self.max_users}); "
+                    "lower start_users or raise max_users"
+                )
+        # The ceiling is the most demanding step: one the base cannot express fails here.
+        if self.base.model is LoadModel.OPEN:
+            assert self.max_rate is not None
+            self.rate_step_profile(self.max_rate)
+        else:
+            assert self.max_users is not None
+            self.step_profile(self.max_users)
         return self
 
     def user_steps(self) -> list[int]:
-        """The number of users of each step, from start to the ceiling."""
+        """Closed model: the number of users of each step, from start to the ceiling."""
+        if self.start_users is None or self.max_users is None or self.step_users is None:
+            return []
         return list(range(self.start_users, self.max_users + 1, self.step_users)) or [
             self.start_users
         ]
 
+    def rate_steps(self) -> list[float]:
+        """Open model: the arrival rate of each step, from start to the ceiling."""
+        if self.start_rate is None or self.max_rate is None or self.step_rate is None:
+            return []
+        count = int((self.max_rate - self.start_rate) / self.step_rate + 1e-9) + 1
+        return [round(self.start_rate + i * self.step_rate, 6) for i in range(count)]
+
+    def step_profiles(self) -> list[LoadProfileConfig]:
+        """The validated load profile of every step, in order."""
+        if self.base.model is LoadModel.OPEN:
+            return [self.rate_step_profile(rate) for rate in self.rate_steps()]
+        return [self.step_profile(users) for users in self.user_steps()]
+
     def step_profile(self, users: int) -> LoadProfileConfig:
-        """The validated load profile of the step running `users` users."""
+        """The validated load profile of the step running `users` users (closed model)."""
+        fields = self._step_fields()
+        fields["users"] = users
+        if self.base.ramp_seconds is not None:
+            fields["ramp_seconds"] = min(self.base.ramp_seconds, self.step_warmup_seconds)
+        return LoadProfileConfig.model_validate(fields)
+
+    def rate_step_profile(self, rate: float) -> LoadProfileConfig:
+        """The validated load profile of the step at `rate` arrivals per second (open model)."""
+        fields = self._step_fields()
+        fields["arrival_rate"] = rate
+        return LoadProfileConfig.model_validate(fields)
+
+    def _step_fields(self) -> dict[str, object]:
         fields = self.base.model_dump(exclude_unset=True)
         fields.update(
-            users=users,
             duration_seconds=self.step_warmup_seconds + self.step_seconds,
             warmup_seconds=self.step_warmup_seconds,
             max_requests=self.max_requests_per_step,
         )
-        if self.base.ramp_seconds is not None:
-            fields["ramp_seconds"] = min(self.base.ramp_seconds, self.step_warmup_seconds)
-        return LoadProfileConfig.model_validate(fields)
+        return fields
 
 
 def check_target_allowed(base_url: str, allow_hosts: tuple[str, ...] = LOOPBACK_HOSTS) -> None:

@@ -1,6 +1,6 @@
 """Split one load run over several worker processes and merge their histograms exactly.
 
-One Python process drives a few thousand requests per second at most; when the generator
+One process drives some tens of thousands of requests per second on one core; when the generator
 itself becomes the bottleneck (its CPU near 100 %), :func:`run_load_sharded` starts N forked
 processes, each running :func:`vigil.load.run_load` with its share of the users, arrival rate
 and request budget, and merges their results with :func:`vigil.load.merge_results`.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from multiprocessing.synchronize import Event as ProcessEvent
 
 from vigil.errors import ConfigError, RunError
-from vigil.load.config import LoadProfileConfig
+from vigil.load.config import LoadModel, LoadProfileConfig, check_target_allowed
 from vigil.load.engine import StopSignal, run_load
 from vigil.load.scenario import Scenario
 from vigil.load.statistics import LoadResult, merge_results
@@ -36,6 +36,13 @@ def shard_profile(profile: LoadProfileConfig, shards: int, index: int) -> LoadPr
     fields["max_requests"] = _share(profile.max_requests, shards, index)
     if profile.arrival_rate is not None:
         fields["arrival_rate"] = profile.arrival_rate / shards
+    if profile.arrival_stages is not None:
+        fields["arrival_stages"] = [
+            {"target_rate": stage.target_rate / shards, "duration_seconds": stage.duration_seconds}
+            for stage in profile.arrival_stages
+        ]
+    if profile.model is LoadModel.OPEN:
+        fields["max_backlog"] = _share(profile.max_backlog, shards, index)
     if profile.spawn_rate is not None:
         fields["spawn_rate"] = profile.spawn_rate / shards
     if profile.connection_limit is not None:
@@ -78,9 +85,10 @@ def run_load_sharded(
         stop_event: Set it to stop every shard within about a second.
 
     Raises:
-        ConfigError: `shards` is out of range.
+        ConfigError: `shards` is out of range, or the target is not in ``allow_hosts``.
         RunError: a shard failed or did not report in time.
     """
+    check_target_allowed(base_url, profile.allow_hosts)
     most = min(MAX_SHARDS, profile.users, profile.max_requests)
     if not 1 <= shards <= most:
         raise ConfigError(
