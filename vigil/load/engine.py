@@ -154,6 +154,8 @@ class _LoadRun:
         self._backlog: deque[tuple[int, int]] = deque()
         self._late = 0
         self._dropped = 0
+        self._schedule: ArrivalSchedule | None = None
+        self._next_arrival = 0
 
     def _step_state(self, step: Step) -> _StepState:
         fixed = None
@@ -196,7 +198,7 @@ class _LoadRun:
                 f"scenario {self._scenario.name!r} raised while building or reading a request: "
                 f"{self._failure!r}; fix the scenario's json_body/extract callables"
             ) from self._failure
-        self._dropped += len(self._backlog)
+        self._dropped += len(self._backlog) + self._missed_arrivals(stopped, reason)
         self._backlog.clear()
         self._close_buckets(final=_now_ns())
         measured = max(0.0, (stopped - self._measure_from) / 1e9)
@@ -250,16 +252,18 @@ class _LoadRun:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _start(self, body: Coroutine[Any, Any, None]) -> None:
-        task = self._loop.create_task(self._guarded(body))
+        task = self._loop.create_task(body)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
 
-    async def _guarded(self, body: Coroutine[Any, Any, None]) -> None:
-        try:
-            await body
-        except Exception as exc:  # a scenario bug: remember it and end the run
-            if self._failure is None:
-                self._failure = exc
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and self._failure is None:
+            # A scenario bug (json_body or extract raised): remember it and end the run.
+            self._failure = exc
 
     # -- traffic ---------------------------------------------------------------------------
 
@@ -295,11 +299,12 @@ class _LoadRun:
 
     async def _arrivals(self) -> None:
         profile = self._profile
-        schedule = ArrivalSchedule.of(profile)
+        schedule = self._schedule = ArrivalSchedule.of(profile)
         # Every arrival sends at least one request, so none beyond the budget is ever due.
         last = min(schedule.total_arrivals, profile.max_requests)
         arrival = 0
         while arrival < last and not self._stopping and self._end_reason is None:
+            self._next_arrival = arrival
             due = schedule.due_seconds(arrival)
             if due is None:
                 return
@@ -317,8 +322,25 @@ class _LoadRun:
             else:
                 self._dropped += 1
             arrival += 1
+        self._next_arrival = arrival
         if arrival >= profile.max_requests and self._end_reason is None:
             self._end_reason = StopReason.MAX_REQUESTS
+
+    def _missed_arrivals(self, stopped: int, reason: StopReason) -> int:
+        """Arrivals due before the stop that the arrival loop had not yet released."""
+        schedule = self._schedule
+        if schedule is None or reason is not StopReason.DURATION:
+            return 0
+        last = min(schedule.total_arrivals, self._profile.max_requests)
+        missed = 0
+        arrival = self._next_arrival
+        while arrival < last:
+            due = schedule.due_seconds(arrival)
+            if due is None or self._t0 + int(due * 1e9) >= stopped:
+                break
+            missed += 1
+            arrival += 1
+        return missed
 
     def _free_slot(self) -> None:
         """An iteration ended: hand its slot to the oldest waiting arrival, or free it."""

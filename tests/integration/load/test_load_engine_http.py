@@ -9,15 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import select
 import socket
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import psutil
 import pytest
@@ -39,30 +34,7 @@ from vigil.load import (
     run_load_sharded,
 )
 
-SERVER = Path(__file__).with_name("load_target_server.py")
-START_TIMEOUT_SECONDS = 15.0
-
-
-@pytest.fixture(scope="module")
-def target() -> Iterator[str]:
-    """Base URL of a freshly started load target server, stopped by pid afterwards."""
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True, close_fds=True
-    )
-    try:
-        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
-        assert ready, f"the load target server printed no port within {START_TIMEOUT_SECONDS} s"
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("PORT "), f"unexpected first line from the server: {line!r}"
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+pytestmark = pytest.mark.integration
 
 
 def _server_stats(base_url: str) -> dict[str, dict[str, int]]:
