@@ -81,15 +81,21 @@ def test_percentiles_match_a_known_injected_latency_within_ten_percent(target: s
 
 def test_sub_millisecond_latencies_are_measured_at_microsecond_resolution(target: str) -> None:
     # The server busy-waits exactly 400 µs; an independent client timing the same requests with
-    # perf_counter gives the truth the engine must agree with (within 10 %, plus the HDR step).
-    truth = _plain_client_latencies_ms(target, "/spin?us=400", b"spun", 200)
-    result = run_load(target, _profile(users=1, max_requests=200), _one_step("/spin?us=400"))
+    # perf_counter around a blocking socket gives the truth the engine must agree with. Rounds
+    # alternate so that both see the same neighbours on this shared machine.
+    truth: list[float] = []
+    engine_p50s: list[float] = []
+    for _ in range(5):
+        truth += _plain_client_latencies_ms(target, "/spin?us=400", b"spun", 60)
+        result = run_load(target, _profile(users=1, max_requests=60), _one_step("/spin?us=400"))
+        assert result.overall.latency.p50_ms is not None
+        engine_p50s.append(result.overall.latency.p50_ms)
 
-    p50 = result.overall.latency.p50_ms
+    p50 = statistics.median(engine_p50s)
     truth_p50 = statistics.median(truth)
-    assert p50 is not None and p50 >= 0.4, f"p50 {p50} ms is below the 0.4 ms service time"
+    assert p50 >= 0.4, f"p50 {p50} ms is below the 0.4 ms service time"
     assert _within(p50, truth_p50, 0.10), f"engine p50 {p50} ms, perf_counter p50 {truth_p50} ms"
-    assert p50 != round(p50), "latencies are rounded to whole milliseconds"
+    assert any(value != round(value) for value in engine_p50s), "latencies read as whole ms"
 
 
 def test_the_open_model_exposes_a_server_wide_stall_that_a_closed_loop_hides(
