@@ -8,7 +8,6 @@ import pytest
 
 from vigil.load.connection import HttpConnection, Origin, ResponseError, encode_request
 
-
 GET = b"GET / HTTP/1.1\r\n\r\n"
 
 
