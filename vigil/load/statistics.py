@@ -244,7 +244,8 @@ class RequestRecorder:
         self.histogram = new_histogram()
         self.count = 0
         self.errors: Counter[str] = Counter()
-        self.statuses: Counter[str] = Counter()
+        # Counted by number on the hot path, turned into text (for JSON) only in stats().
+        self.statuses: Counter[int] = Counter()
 
     def record(self, latency_us: float, status: int | None, error: ErrorKind | None) -> None:
         """Add one request's outcome."""
@@ -253,7 +254,7 @@ class RequestRecorder:
         if error is not None:
             self.errors[error.value] += 1
         if status is not None:
-            self.statuses[str(status)] += 1
+            self.statuses[status] += 1
 
     def absorb(self, other: RequestRecorder) -> None:
         """Add everything `other` recorded (exact: histograms are added)."""
@@ -268,7 +269,7 @@ class RequestRecorder:
             name=self.name,
             count=self.count,
             errors=dict(sorted(self.errors.items())),
-            status_codes=dict(sorted(self.statuses.items())),
+            status_codes={str(code): n for code, n in sorted(self.statuses.items())},
             throughput_rps=round(self.count / measured_seconds, 3) if measured_seconds > 0 else 0.0,
             latency=LatencySummary.of(self.histogram),
             histogram=encode_histogram(self.histogram),
