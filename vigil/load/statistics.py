@@ -10,12 +10,14 @@ percentiles are those of one histogram fed every value.
 from __future__ import annotations
 
 import binascii
+import functools
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 
+import numpy as np
 from hdrh.codec import HdrCookieException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,6 +95,63 @@ def decode_histogram(encoded: str) -> HdrHistogram:
     return histogram
 
 
+def percentile_values(histogram: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
+    """The histogram's values at `percentiles`, exactly as ``get_value_at_percentile`` gives.
+
+    One vectorised cumulative sum instead of hdrh's pure-Python walk over all 17 408 counts per
+    percentile (about 12 ms each), so summarising a time bucket stays cheap during a run.
+    """
+    total = histogram.get_total_count()
+    if total == 0:
+        return [0 for _ in percentiles]
+    counts = np.ctypeslib.as_array(histogram.counts)[: histogram.counts_len]
+    cumulative = np.cumsum(counts, dtype=np.int64)
+    values = []
+    for percentile in percentiles:
+        target = histogram.get_target_count_at_percentile(percentile)
+        index = min(int(np.searchsorted(cumulative, target, side="left")), len(counts) - 1)
+        value = histogram.get_value_from_index(index)
+        values.append(
+            histogram.get_highest_equivalent_value(value)
+            if percentile
+            else histogram.get_lowest_equivalent_value(value)
+        )
+    return values
+
+
+def _standard_layout(histogram: HdrHistogram) -> bool:
+    return (
+        histogram.lowest_trackable_value,
+        histogram.highest_trackable_value,
+        histogram.significant_figures,
+    ) == (LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+@functools.cache
+def _median_equivalents(counts_len: int) -> np.ndarray:
+    """The median-equivalent value of every index of the standard histogram layout."""
+    layout = new_histogram()
+    return np.array(
+        [
+            layout.get_lowest_equivalent_value(layout.get_value_from_index(i))
+            + (layout._hdr_size_of_equiv_value_range(layout.get_value_from_index(i)) >> 1)
+            for i in range(counts_len)
+        ],
+        dtype=np.float64,
+    )
+
+
+def mean_value(histogram: HdrHistogram) -> float:
+    """The histogram's mean, as ``get_mean_value`` computes it, vectorised."""
+    total = histogram.get_total_count()
+    if total == 0:
+        return 0.0
+    if not _standard_layout(histogram):
+        return float(histogram.get_mean_value())
+    counts = np.ctypeslib.as_array(histogram.counts)[: histogram.counts_len].astype(np.float64)
+    return float(np.dot(counts, _median_equivalents(histogram.counts_len)[: len(counts)]) / total)
+
+
 def _ms(microseconds: int) -> float:
     return round(microseconds / 1000.0, 3)
 
@@ -115,7 +174,7 @@ class LatencySummary(BaseModel):
         """Summarise a histogram (the mean walks every bucket: skip it where speed matters)."""
         if histogram.get_total_count() == 0:
             return cls()
-        p50, p90, p95, p99 = (histogram.get_value_at_percentile(p) for p in PERCENTILES)
+        p50, p90, p95, p99 = percentile_values(histogram, PERCENTILES)
         return cls(
             p50_ms=_ms(p50),
             p90_ms=_ms(p90),
@@ -123,7 +182,7 @@ class LatencySummary(BaseModel):
             p99_ms=_ms(p99),
             max_ms=_ms(histogram.get_max_value()),
             min_ms=_ms(histogram.get_min_value()),
-            mean_ms=round(histogram.get_mean_value() / 1000.0, 3) if with_mean else None,
+            mean_ms=round(mean_value(histogram) / 1000.0, 3) if with_mean else None,
         )
 
 
