@@ -68,6 +68,7 @@ from vigil.load.statistics import (
     TimeBucket,
     bucket_of,
     new_histogram,
+    record_us,
 )
 from vigil.results import utc_now
 
@@ -471,9 +472,9 @@ class _LoadRun:
         bucket = state.buckets.get(index)
         if bucket is None:
             bucket = state.buckets[index] = _Bucket(new_histogram())
-        bucket.histogram.record_value(latency_us)
+        record_us(bucket.histogram, latency_us)
         if self._interval_histogram is not None:
-            self._interval_histogram.record_value(latency_us)
+            record_us(self._interval_histogram, latency_us)
         self._completed += 1
         if error is not None:
             bucket.errors += 1

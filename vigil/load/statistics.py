@@ -76,7 +76,32 @@ def new_histogram() -> HdrHistogram:
 
 def record_latency(histogram: HdrHistogram, microseconds: float) -> None:
     """Record one latency, clamped into the histogram's range (beyond 60 s reads as 60 s)."""
-    histogram.record_value(min(max(int(microseconds), LOWEST_US), HIGHEST_US))
+    record_us(histogram, min(max(int(microseconds), LOWEST_US), HIGHEST_US))
+
+
+_LAYOUT = new_histogram()
+_HALF_MAGNITUDE = _LAYOUT.sub_bucket_half_count_magnitude
+_HALF_COUNT = _LAYOUT.sub_bucket_half_count
+_SUB_BUCKET_MASK = _LAYOUT.sub_bucket_mask
+assert _LAYOUT.unit_magnitude == 0, "record_us assumes a lowest trackable value of 1"
+del _LAYOUT
+
+
+def record_us(histogram: HdrHistogram, microseconds: int) -> None:
+    """Record one value already within 1 µs..60 s into a standard histogram, fast.
+
+    The same counts index as ``HdrHistogram.record_value`` computes, with ``int.bit_length``
+    in place of its string-based leading-zero count: this runs twice per request.
+    """
+    bucket = (microseconds | _SUB_BUCKET_MASK).bit_length() - _HALF_MAGNITUDE - 1
+    histogram.counts[
+        ((bucket + 1) << _HALF_MAGNITUDE) + (microseconds >> bucket) - _HALF_COUNT
+    ] += 1
+    histogram.total_count += 1
+    if microseconds < histogram.min_value:
+        histogram.min_value = microseconds
+    if microseconds > histogram.max_value:
+        histogram.max_value = microseconds
 
 
 def encode_histogram(histogram: HdrHistogram) -> str:
