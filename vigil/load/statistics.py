@@ -154,16 +154,19 @@ def _standard_layout(histogram: HdrHistogram) -> bool:
 
 @functools.cache
 def _median_equivalents(counts_len: int) -> np.ndarray:
-    """The median-equivalent value of every index of the standard histogram layout."""
-    layout = new_histogram()
-    return np.array(
-        [
-            layout.get_lowest_equivalent_value(layout.get_value_from_index(i))
-            + (layout._hdr_size_of_equiv_value_range(layout.get_value_from_index(i)) >> 1)
-            for i in range(counts_len)
-        ],
-        dtype=np.float64,
-    )
+    """The median-equivalent value of every index of the standard histogram layout.
+
+    Index i holds the values ``sub << bucket`` .. ``(sub << bucket) + (1 << bucket) - 1``, where
+    the first half-bucket (bucket -1) is folded into bucket 0, as in hdrh.
+    """
+    index = np.arange(counts_len, dtype=np.int64)
+    bucket = (index >> _HALF_MAGNITUDE) - 1
+    sub = (index & (_HALF_COUNT - 1)) + _HALF_COUNT
+    first = bucket < 0
+    sub[first] -= _HALF_COUNT
+    bucket[first] = 0
+    lowest = sub << bucket
+    return (lowest + ((np.int64(1) << bucket) >> 1)).astype(np.float64)
 
 
 def mean_value(histogram: HdrHistogram) -> float:
