@@ -55,8 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--users",
         type=int,
-        help=f"closed model: concurrent users (default {DEFAULT_USERS}); with --rate: the most "
-        "requests in flight",
+        help=f"closed model: concurrent users, one keep-alive connection each (default "
+        f"{DEFAULT_USERS})",
     )
     model.add_argument("--rate", type=float, help="open model: requests started per second")
     parser.add_argument(
@@ -72,7 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=1, help="processes, histograms merged (default 1)"
     )
     parser.add_argument(
-        "--method", default="GET", choices=["GET", "POST", "PUT", "PATCH", "DELETE"]
+        "--method",
+        default="GET",
+        choices=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        help="HTTP method (default GET)",
     )
     parser.add_argument("--body", help="JSON body to send with every request")
     parser.add_argument(
