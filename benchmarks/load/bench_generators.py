@@ -6,6 +6,10 @@ duration, at each connection count, repeated, tools interleaved within each repe
 see the same neighbours. Prints one JSON line per run and a table of medians with the ratio of
 each tool to Locust and to wrk.
 
+``CPU µs/req`` is the generator process's user + system CPU time over its requests: much less
+sensitive than req/s to other jobs sharing the machine (it includes Locust's start-up and
+spawning, which its req/s also pays for).
+
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/load/bench_generators.py --seconds 10 --repeats 3 \\
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,6 +58,12 @@ def start_nginx(workdir: Path) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"nginx did not answer on 127.0.0.1:{NGINX_PORT} within 10 s")
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU of every finished child process so far (the generator's own cost)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pinned(command: list[str]) -> list[str]:
@@ -206,12 +217,15 @@ def main() -> None:
             for repeat in range(args.repeats):
                 for connections in args.connections:
                     for tool in args.tools:
+                        before = _children_cpu_seconds()
                         if tool == "wrk":
                             row = run_wrk(url, connections, args.seconds)
                         elif tool == "locust":
                             row = run_locust(url, connections, args.seconds)
                         else:
                             row = run_vigil(tool, url, connections, args.seconds)
+                        cpu = _children_cpu_seconds() - before
+                        row["cpu_us_per_request"] = round(cpu / max(row["requests"], 1) * 1e6, 2)
                         rows.setdefault((tool, connections), []).append(row)
                         record = {"tool": tool, "connections": connections, "repeat": repeat}
                         print(json.dumps(record | row), flush=True)
@@ -219,8 +233,8 @@ def main() -> None:
             nginx.terminate()
             nginx.wait(timeout=10)
     print(f"\nmedians of {args.repeats} runs of {args.seconds:g} s; nginx core 0, client core 1")
-    print("| tool | connections | req/s | x Locust | x wrk | p50 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| tool | connections | req/s | x Locust | x wrk | CPU µs/req | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for connections in args.connections:
         medians = {
             tool: statistics.median(r["rps"] for r in rows[(tool, connections)])
@@ -233,9 +247,10 @@ def main() -> None:
             versus_wrk = f"{medians[tool] / wrk:.3f}" if wrk else "-"
             p50 = statistics.median(r.get("p50_ms") or 0 for r in measured)
             p99 = statistics.median(r.get("p99_ms") or 0 for r in measured)
+            cpu = statistics.median(r["cpu_us_per_request"] for r in measured)
             print(
                 f"| {tool} | {connections} | {medians[tool]:.0f} | {versus_locust} "
-                f"| {versus_wrk} | {p50:.2f} | {p99:.2f} |"
+                f"| {versus_wrk} | {cpu:.1f} | {p50:.2f} | {p99:.2f} |"
             )
 
 
