@@ -164,8 +164,8 @@ def main() -> None:
     one.add_argument("port", type=int)
     one.add_argument("requests", type=int)
     parser.add_argument("--service-us", type=float, nargs="+", default=[1500.0, 200.0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if args.command == "client":
         if args.name == "plain":
