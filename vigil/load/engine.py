@@ -155,6 +155,8 @@ class _LoadRun:
         self._backlog: deque[tuple[int, int]] = deque()
         self._late = 0
         self._dropped = 0
+        self._unsent = 0
+        """Open model: arrivals handed a slot whose first request has not been issued yet."""
         self._schedule: ArrivalSchedule | None = None
         self._next_arrival = 0
 
@@ -199,7 +201,10 @@ class _LoadRun:
                 f"scenario {self._scenario.name!r} raised while building or reading a request: "
                 f"{self._failure!r}; fix the scenario's json_body/extract callables"
             ) from self._failure
-        self._dropped += len(self._backlog) + self._missed_arrivals(stopped, reason)
+        # Due but never sent: waiting in the backlog, released too late to send before the
+        # stop (or cancelled before their first request), or not yet released at all.
+        self._dropped += len(self._backlog) + self._unsent
+        self._dropped += self._missed_arrivals(stopped, reason)
         self._backlog.clear()
         self._close_buckets(final=_now_ns())
         measured = max(0.0, (stopped - self._measure_from) / 1e9)
@@ -316,7 +321,7 @@ class _LoadRun:
                 continue
             if self._free_slots > 0:
                 self._free_slots -= 1
-                self._start(self._iteration(arrival, intended))
+                self._release(arrival, intended)
             elif len(self._backlog) < profile.max_backlog:
                 # Its intended time stays as scheduled, so the wait is part of its latency.
                 self._backlog.append((arrival, intended))
@@ -352,18 +357,24 @@ class _LoadRun:
         ):
             arrival, intended = self._backlog.popleft()
             self._late += 1
-            self._start(self._iteration(arrival, intended))
+            self._release(arrival, intended)
         else:
             self._free_slots += 1
+
+    def _release(self, arrival: int, intended: int) -> None:
+        """Start an arrival's iteration; it stays unsent until its first request is issued."""
+        self._unsent += 1
+        self._start(self._iteration(arrival, intended))
 
     async def _iteration(self, arrival: int, intended: int) -> None:
         self._active += 1
         try:
             iteration = self._new_iteration(arrival)
             if iteration is None:
+                self._unsent -= 1  # no row left: nothing was due to be sent
                 return
-            for state in self._steps:
-                outcome = await self._send(state, iteration, intended)
+            for index, state in enumerate(self._steps):
+                outcome = await self._send(state, iteration, intended, first=index == 0)
                 if outcome is None:
                     return
                 if state.step.think_after:
@@ -394,14 +405,24 @@ class _LoadRun:
     def _think_seconds(self) -> float:
         return self._rng.uniform(self._profile.think_min_seconds, self._profile.think_max_seconds)
 
-    async def _send(self, state: _StepState, iteration: Iteration, intended: int) -> bool | None:
-        """Send one request; True when it succeeded, False when it failed, None when not sent."""
+    async def _send(
+        self, state: _StepState, iteration: Iteration, intended: int, *, first: bool = False
+    ) -> bool | None:
+        """Send one request; True when it succeeded, False when it failed, None when not sent.
+
+        `first` marks an open-model arrival's first request, which settles whether the arrival
+        was sent at all (see ``_unsent``).
+        """
         # Running out of rows stops new iterations only; ones under way still finish.
         if self._stopping:
             return None
         if self._issued >= self._profile.max_requests:
             self._end_reason = StopReason.MAX_REQUESTS
+            if first and self._unsent:
+                self._unsent -= 1  # beyond the request budget: not due, so not dropped
             return None
+        if first and self._unsent:
+            self._unsent -= 1
         step = state.step
         data = state.fixed_request
         if data is None:
