@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import ConfigError, RunError, VigilError
+from vigil.load import command as load_command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the reference service in the foreground (python -m reference)"
     )
     serve.add_argument("args", nargs=argparse.REMAINDER, help="passed to python -m reference")
+    load_command.add_parser(commands)
     return parser
 
 
@@ -108,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "target":
             return _serve(args)
+        if args.command == "load":
+            return load_command.run(args)
     except ConfigError as exc:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

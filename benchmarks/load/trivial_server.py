@@ -4,15 +4,23 @@ It answers every request with a fixed ``200 ok`` straight from an asyncio protoc
 without routing or parsing beyond the end of the headers, so that the client, not the server,
 is what runs out of CPU first. Bodies are not supported (GET only). Prints ``PORT <n>`` once
 it listens on 127.0.0.1.
+
+With ``--service-us N`` it busy-waits N µs (on ``perf_counter``, exact, unlike a timer) before
+each answer: a server of known service time for the latency-truth benchmark.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import time
 
 import uvloop
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+
+
+SERVICE_SECONDS = 0.0
 
 
 class _Answerer(asyncio.Protocol):
@@ -25,6 +33,10 @@ class _Answerer(asyncio.Protocol):
         requests = self._pending.count(b"\r\n\r\n")
         if requests:
             self._pending = self._pending[self._pending.rfind(b"\r\n\r\n") + 4 :]
+            if SERVICE_SECONDS:
+                until = time.perf_counter() + SERVICE_SECONDS * requests
+                while time.perf_counter() < until:
+                    pass
             self._transport.write(RESPONSE * requests)
 
 
@@ -38,4 +50,7 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--service-us", type=float, default=0.0, help="busy-wait per request")
+    SERVICE_SECONDS = parser.parse_args().service_us / 1e6
     uvloop.run(serve())

@@ -19,9 +19,23 @@ Example (1000 users, predict -> think 2-5 s -> feedback, 90 s measured after a 2
 
 The ground truth may be any iterable (or callable) of ``(features, label)`` rows; when it runs
 out the run ends with ``stop_reason == "rows_exhausted"``.
+
+Open model: ``arrival_rate=200`` for a constant rate, or ``arrival_stages=[{"target_rate": 500,
+"duration_seconds": 30}, ...]`` for a ramping one; arrivals that find every slot (``users``)
+busy are counted in ``LoadResult.late_sends`` / ``dropped_sends``. Only loopback targets are
+allowed unless ``allow_hosts`` says otherwise. From a shell: ``vigil load URL --users 50``.
 """
 
-from vigil.load.config import LatencySloConfig, LoadModel, LoadProfileConfig, StressRampConfig
+from vigil.load.arrivals import ArrivalSchedule
+from vigil.load.config import (
+    LOOPBACK_HOSTS,
+    ArrivalStage,
+    LatencySloConfig,
+    LoadModel,
+    LoadProfileConfig,
+    StressRampConfig,
+    check_target_allowed,
+)
 from vigil.load.engine import ProgressCallback, StopSignal, run_load, run_load_async
 from vigil.load.saturation import (
     SaturationResult,
@@ -50,6 +64,9 @@ from vigil.load.statistics import (
 )
 
 __all__ = [
+    "LOOPBACK_HOSTS",
+    "ArrivalSchedule",
+    "ArrivalStage",
     "ErrorKind",
     "Iteration",
     "LabelledRow",
@@ -69,6 +86,7 @@ __all__ = [
     "StopSignal",
     "StressRampConfig",
     "TimeBucket",
+    "check_target_allowed",
     "find_saturation",
     "find_saturation_async",
     "merge_results",

@@ -1,4 +1,4 @@
-"""The stress ramp: step users up until the target breaks its SLO or the ceiling is reached."""
+"""The stress ramp: step users (or arrival rate) up until the SLO breaks or the ceiling holds."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ class SaturationStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    users: int = Field(ge=1)
+    users: int = Field(ge=1, description="Users (closed) or in-flight cap (open) of the step.")
+    arrival_rate: float | None = Field(
+        default=None, description="Open-model ramp: the step's arrivals per second."
+    )
     within_slo: bool
     reason: str = Field(description="Why the step is within the SLO or not, with the figures.")
     result: LoadResult
@@ -37,7 +40,16 @@ class SaturationResult(BaseModel):
     breaking_users: int | None = Field(
         description="Users of the first step that broke the SLO (None when none did)."
     )
-    ceiling_reached: bool = Field(description="Whether the ramp got to max_users within the SLO.")
+    saturation_rate: float | None = Field(
+        default=None,
+        description="Open-model ramp: rate of the last step within the SLO (None when none held).",
+    )
+    breaking_rate: float | None = Field(
+        default=None, description="Open-model ramp: rate of the first step that broke the SLO."
+    )
+    ceiling_reached: bool = Field(
+        description="Whether the ramp got to its ceiling (max_users or max_rate) within the SLO."
+    )
     stopped: bool = Field(default=False, description="Whether the stop signal ended the ramp.")
 
 
@@ -71,32 +83,42 @@ async def find_saturation_async(
 
     Args:
         base_url: Origin of the target, e.g. ``http://127.0.0.1:8080``.
-        ramp: Users of the first step, the increment, the ceiling and each step's duration.
+        ramp: Users (or arrival rate) of the first step, the increment, the ceiling and each
+            step's duration.
         scenario: The steps each virtual user runs (its row source carries over between steps).
         slo: The p95 and error-rate limits a step must hold.
         stop_event: Set it to end the ramp within about a second (the current step is kept).
         progress: Passed to each step's run.
     """
     steps: list[SaturationStep] = []
-    breaking: int | None = None
-    for users in ramp.user_steps():
+    breaking: SaturationStep | None = None
+    for profile in ramp.step_profiles():
         result = await run_load_async(
-            base_url, ramp.step_profile(users), scenario, stop_event=stop_event, progress=progress
+            base_url, profile, scenario, stop_event=stop_event, progress=progress
         )
         within, reason = judge_step(result, slo)
-        steps.append(SaturationStep(users=users, within_slo=within, reason=reason, result=result))
+        step = SaturationStep(
+            users=profile.users,
+            arrival_rate=profile.arrival_rate,
+            within_slo=within,
+            reason=reason,
+            result=result,
+        )
+        steps.append(step)
         if stop_event is not None and stop_event.is_set():
             break
         if not within:
-            breaking = users
+            breaking = step
             break
-    held = [s.users for s in steps if s.within_slo]
+    held = [s for s in steps if s.within_slo]
     stopped = stop_event is not None and stop_event.is_set()
     return SaturationResult(
         slo=slo,
         steps=steps,
-        saturation_users=held[-1] if held else None,
-        breaking_users=breaking,
+        saturation_users=held[-1].users if held else None,
+        breaking_users=breaking.users if breaking is not None else None,
+        saturation_rate=held[-1].arrival_rate if held else None,
+        breaking_rate=breaking.arrival_rate if breaking is not None else None,
         ceiling_reached=breaking is None and not stopped,
         stopped=stopped,
     )

@@ -4,6 +4,10 @@ Run as ``python load_target_server.py`` (binds 127.0.0.1 on a free port and prin
 ``PORT <n>`` on stdout once it listens). Endpoints:
 
 * ``GET|POST /delay?ms=N&status=S`` -- waits N ms, answers status S (default 200).
+* ``GET /spin?us=N`` -- busy-waits N µs (exact, unlike a timer) and answers 200; it holds the
+  server's only thread, so concurrent requests queue behind it.
+* ``GET /stall?ms=N`` -- blocks the whole server for N ms (a server-wide stall: every
+  connection waits), then answers 200.
 * ``GET /ok`` -- answers 200 at once (the throughput benchmark's target).
 * ``GET /hang`` -- never answers within a test's time (sleeps up to 10 minutes).
 * ``GET /close`` -- closes the connection without answering.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 import uuid
 from collections import Counter
 
@@ -45,6 +50,16 @@ def build_app() -> web.Application:
         if ms > 0:
             await asyncio.sleep(ms / 1000.0)
         return web.json_response({"slept_ms": ms}, status=status)
+
+    async def spin(request: web.Request) -> web.Response:
+        until = time.perf_counter() + float(request.query.get("us", "0")) / 1e6
+        while time.perf_counter() < until:
+            pass
+        return web.Response(text="spun")
+
+    async def stall(request: web.Request) -> web.Response:
+        time.sleep(float(request.query.get("ms", "0")) / 1000.0)  # blocks the loop on purpose
+        return web.Response(text="stalled")
 
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -89,6 +104,8 @@ def build_app() -> web.Application:
     app = web.Application(middlewares=[count])
     app.router.add_route("*", "/delay", delay)
     app.router.add_get("/ok", ok)
+    app.router.add_get("/spin", spin)
+    app.router.add_get("/stall", stall)
     app.router.add_get("/hang", hang)
     app.router.add_get("/close", close)
     app.router.add_get("/notjson", not_json)

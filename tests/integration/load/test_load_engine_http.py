@@ -9,15 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import select
 import socket
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import psutil
 import pytest
@@ -39,30 +34,7 @@ from vigil.load import (
     run_load_sharded,
 )
 
-SERVER = Path(__file__).with_name("load_target_server.py")
-START_TIMEOUT_SECONDS = 15.0
-
-
-@pytest.fixture(scope="module")
-def target() -> Iterator[str]:
-    """Base URL of a freshly started load target server, stopped by pid afterwards."""
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True, close_fds=True
-    )
-    try:
-        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
-        assert ready, f"the load target server printed no port within {START_TIMEOUT_SECONDS} s"
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("PORT "), f"unexpected first line from the server: {line!r}"
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+pytestmark = pytest.mark.integration
 
 
 def _server_stats(base_url: str) -> dict[str, dict[str, int]]:
@@ -120,8 +92,10 @@ def test_percentiles_reflect_the_injected_delay(target: str) -> None:
 
     latency = result.requests["only"].latency
     assert result.overall.count == 80
-    assert latency.min_ms is not None and latency.min_ms >= 119.9
-    assert latency.p50_ms is not None and latency.p50_ms >= 119.9
+    # The server's 120 ms sleep runs on a millisecond timer that may fire up to 1 ms early,
+    # and HDR keeps 3 significant digits (64 µs steps at 120 ms).
+    assert latency.min_ms is not None and latency.min_ms >= 118.9
+    assert latency.p50_ms is not None and latency.p50_ms >= 118.9
     assert latency.p99_ms is not None and latency.p99_ms >= latency.p50_ms
 
 
@@ -350,5 +324,7 @@ def test_shards_in_separate_processes_merge_into_one_exact_result(target: str) -
     assert result.users == 9
     assert result.overall.count == 301
     assert _server_stats(target)["received"]["/delay"] - before == 301
-    assert result.requests["only"].latency.min_ms is not None
-    assert result.requests["only"].latency.min_ms >= 0.99
+    # Shard 1 sleeps 2 ms on the server's millisecond timer: at least 1 ms, so the merged
+    # histogram holds it.
+    assert result.requests["only"].latency.max_ms is not None
+    assert result.requests["only"].latency.max_ms >= 1.0

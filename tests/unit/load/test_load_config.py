@@ -108,8 +108,19 @@ def test_stress_ramp_rejects_an_inverted_range_and_the_open_model() -> None:
     with pytest.raises(ValidationError, match=r"start_users \(600\) is above max_users \(500\)"):
         StressRampConfig(base=base, start_users=600, step_users=1, max_users=500, step_seconds=1)
     open_base = LoadProfileConfig(users=1, arrival_rate=5, duration_seconds=1)
-    with pytest.raises(ValidationError, match="remove arrival_rate from the base"):
+    with pytest.raises(ValidationError, match=r"an open-model base .* ramps the arrival rate"):
         StressRampConfig(base=open_base, start_users=1, step_users=1, max_users=5, step_seconds=1)
+
+
+def test_an_open_model_stress_ramp_steps_the_arrival_rate() -> None:
+    base = LoadProfileConfig(users=200, arrival_rate=1, duration_seconds=1)
+    ramp = StressRampConfig(base=base, start_rate=100, step_rate=150, max_rate=500, step_seconds=10)
+    assert ramp.rate_steps() == [100, 250, 400]
+    profiles = ramp.step_profiles()
+    assert [p.arrival_rate for p in profiles] == [100, 250, 400]
+    assert {(p.users, p.model) for p in profiles} == {(200, LoadModel.OPEN)}
+    with pytest.raises(ValidationError, match=r"start_rate \(600\) is above max_rate \(500\)"):
+        StressRampConfig(base=base, start_rate=600, step_rate=1, max_rate=500, step_seconds=1)
 
 
 def test_stress_ramp_rejects_a_spawn_rate_too_slow_for_its_steps() -> None:
