@@ -500,3 +500,85 @@ def open_store(config: StoreConfig) -> Store:
         if store is None:
             store = _OPEN_STORES[url] = Store.open(url)
     return store
+
+
+# --- load evidence (the performance suite's histograms, series and resource samples) -----------
+
+
+class LoadRunRecord(SQLModel, table=True):
+    """One load step of a suite: its encoded histograms, time series and resource samples."""
+
+    __tablename__ = "load_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    step: str = Field(max_length=128)
+    phase: str = Field(max_length=32)
+    users: int
+    within_slo: bool | None = None
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    histograms: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    series: list[Any] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+    resources: list[Any] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+
+
+class LoadEvidence(SQLModel):
+    """What the store keeps of one load step, as suites hand it over and reports read it.
+
+    Everything in it is JSON already (bucket bounds as text, ``"+Inf"`` included).
+    """
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    suite: str
+    step: str
+    phase: str
+    users: int
+    within_slo: bool | None = None
+    started_at: datetime
+    finished_at: datetime
+    summary: dict[str, Any] = Field(
+        default_factory=dict, description="Counts, errors, percentiles (ms), throughput by name."
+    )
+    histograms: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Encoded HDR histograms (µs) by request name ('overall' included), and the "
+        "target's own bucket counts under 'target'.",
+    )
+    series: list[dict[str, Any]] = Field(default_factory=list, description="Per-slice traffic.")
+    resources: list[dict[str, Any]] = Field(default_factory=list, description="Resource samples.")
+
+
+def record_load_evidence(store: Store, run_id: str, evidence: list[LoadEvidence]) -> None:
+    """Write a suite's load steps in one transaction, replacing what a retry wrote before."""
+    suites = {e.suite for e in evidence}
+    with store._session() as session:
+        for suite in suites:
+            session.execute(
+                sa.delete(LoadRunRecord).where(
+                    LoadRunRecord.run_id == run_id, LoadRunRecord.suite == suite
+                )
+            )
+        session.add_all(LoadRunRecord(run_id=run_id, **e.model_dump()) for e in evidence)
+
+
+def load_evidence(store: Store, run_id: str, suite: str | None = None) -> list[LoadEvidence]:
+    """A run's load steps in the order they were recorded (of one suite, if given)."""
+    with store._session() as session:
+        query = select(LoadRunRecord).where(LoadRunRecord.run_id == run_id)
+        if suite is not None:
+            query = query.where(LoadRunRecord.suite == suite)
+        rows = session.exec(query.order_by(LoadRunRecord.id)).all()
+        return [
+            LoadEvidence.model_validate(
+                {
+                    **row.model_dump(exclude={"id", "run_id"}),
+                    "started_at": _as_utc(row.started_at),
+                    "finished_at": _as_utc(row.finished_at),
+                }
+            )
+            for row in rows
+        ]
