@@ -96,14 +96,18 @@ class _CombinedProgress:
     """Adds up the groups' progress reports into one report per interval."""
 
     def __init__(self, names: Iterable[str], progress: ProgressCallback) -> None:
-        self._names = list(names)
+        self._names = set(names)
         self._latest: dict[str, LoadProgress] = {}
+        self._fresh: set[str] = set()
         self._progress = progress
 
     def for_group(self, name: str) -> ProgressCallback:
         def report(progress: LoadProgress) -> None:
             self._latest[name] = progress
-            if name == self._names[0]:
+            self._fresh.add(name)
+            # Groups report at the same interval but not at the same instant: wait for all.
+            if self._fresh == self._names:
+                self._fresh.clear()
                 self._emit(progress.elapsed_seconds)
 
         return report
