@@ -90,7 +90,7 @@ def outcome_of(phase: str, users: int, result: LoadResult, **fields: object) -> 
         measured_seconds=10,
         seed=1,
     )
-    return StepOutcome(plan=plan, parts={part.name: result}, **fields)  # type: ignore[arg-type]
+    return StepOutcome(plan=plan, parts={part.name: result}, merged=result, **fields)  # type: ignore[arg-type]
 
 
 # --- settings ------------------------------------------------------------------------------------
