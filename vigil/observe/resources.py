@@ -144,6 +144,8 @@ class _ProcessTree:
         for process in members:
             try:
                 with process.oneshot():
+                    if process.status() == psutil.STATUS_ZOMBIE:
+                        continue  # it has ended; only its exit status is left to collect
                     share = process.cpu_percent(None)
                     rss += process.memory_info().rss
                     threads += process.num_threads()
@@ -157,6 +159,8 @@ class _ProcessTree:
             busiest = max(busiest, share)
             if soft > 0:
                 limits.append(soft)
+        if read == 0:
+            return None
         return ProcessGroupSample(
             processes=read,
             cpu_percent=round(cpu, 1),
