@@ -88,7 +88,12 @@ def test_shards_merge_exactly_on_either_runner(
     plan = plan_steps(settings, capabilities, seed=4)[1][0]
     before = received(target)
 
-    shards = sharded_load_flow(settings)(target, plan, settings)
+    flow = sharded_load_flow(settings)
+    assert (
+        type(flow.task_runner).__name__
+        == {"threads": "ThreadPoolTaskRunner", "dask": "DaskTaskRunner"}[runner]
+    )
+    shards = flow(target, plan, settings)
 
     assert len(shards) == 2
     assert sum(r.users for shard in shards for r in shard.values()) == 9
