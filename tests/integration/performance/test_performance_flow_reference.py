@@ -16,15 +16,17 @@ import pytest
 from prefect.logging import disable_run_logger
 
 from flows.performance import performance
-from tasks.performance import probe_model_updates
+from tasks.performance import probe_model_updates, run_load_shard, scrape_target_metrics
 from vigil.config import ProcessTargetConfig, StoreConfig, load_config
 from vigil.performance import (
     PerformanceSuiteConfig,
     RequestMixConfig,
     StressConfig,
     UserProfileConfig,
+    assemble_step,
     bucket_count,
     bucket_quantile,
+    plan_steps,
     quantile,
 )
 from vigil.results import Status
@@ -151,3 +153,31 @@ def test_model_update_probe_agrees_with_the_services_histogram(
     assert vigil_p50 is not None and target_p50 is not None
     # vigil polls every 10 ms and the service's buckets are 25-50 ms wide around 0.1 s.
     assert abs(vigil_p50 - target_p50) <= max(0.06, 0.3 * target_p50), (vigil_p50, target_p50)
+
+
+def test_inference_latency_agrees_with_the_services_request_histogram(
+    prefect_harness: None, reference_endpoint: TargetEndpoint
+) -> None:
+    settings = short_settings(load_users=10, ramp_seconds=0, steady_seconds=3)
+    plan = plan_steps(settings, reference_endpoint.capabilities, seed=21)[1][0]
+    with disable_run_logger():
+        before = scrape_target_metrics.fn(reference_endpoint)
+        shard = run_load_shard.fn(reference_endpoint.base_url, plan, settings)
+        after = scrape_target_metrics.fn(reference_endpoint)
+    outcome = assemble_step(plan, [shard], metrics_before=before, metrics_after=after, resources=[])
+
+    assert outcome.problem is None and outcome.merged is not None
+    vigil_predict = outcome.merged.requests["predict"]
+    cancelled = outcome.merged.cancelled
+    served = bucket_count(outcome.predict_server_buckets)
+    # Every prediction vigil counted was served and timed by the service, and nothing else.
+    assert vigil_predict.count <= served <= vigil_predict.count + cancelled, (
+        vigil_predict.count,
+        served,
+    )
+    target_p95 = bucket_quantile(outcome.predict_server_buckets, 0.95)
+    assert target_p95 is not None and vigil_predict.latency.p95_ms is not None
+    # The service times from its app's entry, vigil from the socket, so vigil's p95 is the
+    # longer one, as far as the service's buckets can tell (its p95 is interpolated within one).
+    bucket_bottom = max((b for b in outcome.predict_server_buckets if b < target_p95), default=0.0)
+    assert vigil_predict.latency.p95_ms / 1000 >= bucket_bottom, (vigil_predict.latency, target_p95)
