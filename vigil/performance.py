@@ -358,6 +358,9 @@ class LoadStepPlan(BaseModel):
 
     name: str = Field(description="e.g. `baseline`, `load_1000`, `light_1000`, `stress_1250`.")
     phase: Literal["baseline", "load", "stress"]
+    profile: str | None = Field(
+        default=None, description="The one profile of the step, when it runs alone."
+    )
     users: int = Field(ge=1)
     parts: tuple[PopulationPart, ...] = Field(min_length=1)
     warmup_seconds: float = Field(ge=0)
@@ -475,6 +478,7 @@ def plan_steps(
                 LoadStepPlan(
                     name=f"{name}_{profile.users}",
                     phase="load",
+                    profile=name,
                     users=profile.users,
                     parts=plan_population({name: profile}, profile.users, capabilities),
                     warmup_seconds=settings.ramp_seconds,
@@ -1104,6 +1108,22 @@ def measurements(
                 context={"source": "target /metrics", "requests": bucket_count(server_predict)},
             )
         )
+    for outcome in loads:
+        alone = outcome.plan.profile
+        value = bucket_quantile(outcome.model_update_buckets, 0.95)
+        if alone is not None and value is not None:
+            out.append(
+                Measurement(
+                    name=f"target_model_update_p95_s_{alone}",
+                    value=value,
+                    unit="s",
+                    context={
+                        "source": "target /metrics",
+                        "profile": alone,
+                        "labels": bucket_count(outcome.model_update_buckets),
+                    },
+                )
+            )
     value = bucket_quantile(server_update, 0.95)
     if value is not None:
         out.append(

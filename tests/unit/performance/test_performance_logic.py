@@ -397,3 +397,24 @@ def test_headline_measures_are_in_seconds_and_shares() -> None:
     assert out["availability_under_load"].value == pytest.approx(0.95)
     assert out["error_rate"].value == pytest.approx(0.05)
     assert out["inference_p95_s_light"].value == pytest.approx(0.9, rel=0.01)
+
+
+def test_a_profile_run_alone_reports_the_targets_model_update_latency_under_its_load() -> None:
+    settings = PerformanceSuiteConfig()
+    alone = outcome_of("load", 1000, result_with([50.0] * 10))
+    alone = alone.model_copy(
+        update={
+            "plan": alone.plan.model_copy(update={"profile": "heavy"}),
+            "model_update_buckets": {0.1: 8.0, 0.2: 10.0, math.inf: 10.0},
+        }
+    )
+    out = {
+        m.name: m
+        for m in measurements(
+            settings=settings, baseline=None, loads=[alone], verdict=None, probe=None
+        )
+    }
+    heavy = out["target_model_update_p95_s_heavy"]
+    assert heavy.value == pytest.approx(0.1 + 0.1 * (9.5 - 8) / 2)
+    assert heavy.context["labels"] == 10 and heavy.unit == "s"
+    assert out["target_model_update_p95_s_under_load"].value == pytest.approx(heavy.value)
