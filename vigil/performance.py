@@ -46,7 +46,33 @@ known per profile and per request name.
 Development values keep the suite near 70 s on a 2-core machine: 3 s baseline at 10 users, 10
 model-update probes, 15 s ramp + 30 s at 1000 users, stress from 1250 users in steps of 250 of
 1 s + 3 s, no step started after 12 s (so two steps), plus about 1 s of Prefect and
-measurement overhead per step.
+measurement overhead per step (measured: 72 s against the reference service).
+
+Staging and production run longer and also run every profile alone (``each_profile_alone``):
+
+==========================  ===========================  ============================
+setting                     staging                      production
+==========================  ===========================  ============================
+ramp / steady seconds       30 / 120                     60 / 600
+baseline_seconds            30                           60
+each_profile_alone          true                         true
+stress steps                1250..3000 by 250, 10 + 30   1250..5000 by 250, 15 + 60
+stress.time_cap_seconds     600                          1800
+model_update_probes         30                           100
+==========================  ===========================  ============================
+
+Measures
+--------
+
+``p95_latency_s_at_1000_users`` (s; also p50 and p99), ``availability_under_load`` (share of
+requests answered without error in the steady windows), ``error_rate`` (share),
+``throughput_rps`` (req/s), ``saturation_users`` (users of the last step within the SLO),
+``inference_p95_s`` and ``inference_p95_s_<profile>`` (s, vigil's ``/predict`` timing),
+``target_inference_p95_s`` (s, the target's own request histogram), ``model_update_p95_s`` (s,
+vigil's probe), ``target_model_update_p95_s_under_load`` and, per profile run alone,
+``target_model_update_p95_s_<profile>`` (s, the target's ``reference_model_update_seconds``),
+``baseline_p95_s`` (s), ``target_cpu_percent_peak`` / ``vigil_cpu_percent_peak`` (%, 100 = one
+core) and ``target_rss_mb_peak`` (MB).
 """
 
 from __future__ import annotations
