@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import Flow, flow
 from prefect.task_runners import TaskRunner
 
 from tasks.performance import run_load_shard
@@ -29,7 +29,11 @@ def load_shards(
 
 
 def task_runner_for(settings: PerformanceSuiteConfig) -> TaskRunner | None:
-    """The task runner the settings ask for (None: Prefect's default thread pool)."""
+    """The task runner the settings ask for (None: Prefect's default thread pool).
+
+    Args:
+        settings: The suite's settings (`task_runner` and `dask_workers`).
+    """
     if settings.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
 
@@ -45,7 +49,13 @@ def task_runner_for(settings: PerformanceSuiteConfig) -> TaskRunner | None:
     return None
 
 
-def sharded_load_flow(settings: PerformanceSuiteConfig):  # type: ignore[no-untyped-def]
-    """`load_shards` with the task runner the settings ask for."""
+def sharded_load_flow(
+    settings: PerformanceSuiteConfig,
+) -> Flow[[str, LoadStepPlan, PerformanceSuiteConfig], list[dict[str, LoadResult]]]:
+    """`load_shards` with the task runner the settings ask for.
+
+    Args:
+        settings: The suite's settings (`task_runner` and `dask_workers`).
+    """
     runner = task_runner_for(settings)
     return load_shards if runner is None else load_shards.with_options(task_runner=runner)

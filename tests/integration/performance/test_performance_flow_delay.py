@@ -125,7 +125,8 @@ def test_p95_measure_matches_an_injected_latency(
 def test_a_target_slower_than_the_budget_fails_the_p95_check(
     prefect_harness: None, slow_target: Callable[..., str], tmp_path: Path
 ) -> None:
-    settings = settings_for(load_users=4, steady_seconds=6, baseline_seconds=3)
+    stress = {"start_users": 6, "step_users": 2, "max_users": 8, "step_seconds": 3}
+    settings = settings_for(load_users=4, steady_seconds=6, baseline_seconds=3, stress=stress)
     result = run_flow(slow_target(delay_ms=2500), tmp_path, settings)
 
     check = next(c for c in result.checks if c.name == "p95_latency_within_budget_at_1000_users")
@@ -133,6 +134,11 @@ def test_a_target_slower_than_the_budget_fails_the_p95_check(
     assert "over the 2 s budget" in check.message and "at 4 users" in check.message, check
     assert check.measured["p95_s"] >= 2.5
     assert result.status is Status.FAILED
+    # The ramp stops at its first step; the load step did not hold either, so none was good.
+    ramp = next(c for c in result.checks if c.name == "saturation_above_load_users")
+    assert ramp.status is Status.FAILED
+    assert ramp.message.startswith("broke the SLO at 6 users (p95 over the limit: p95 25"), ramp
+    assert "last good step none" in ramp.message
 
 
 def test_an_erroring_target_fails_the_error_rate_check(
