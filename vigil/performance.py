@@ -70,7 +70,9 @@ requests answered without error in the steady windows), ``error_rate`` (share),
 ``inference_p95_s`` and ``inference_p95_s_<profile>`` (s, vigil's ``/predict`` timing),
 ``target_inference_p95_s`` (s, the target's own request histogram), ``model_update_p95_s`` (s,
 vigil's probe), ``target_model_update_p95_s_under_load`` and, per profile run alone,
-``target_model_update_p95_s_<profile>`` (s, the target's ``reference_model_update_seconds``),
+``target_model_update_p95_s_<profile>`` (s, the target's ``reference_model_update_seconds``)
+and ``target_inference_p95_s_<profile>``, ``breaking_users`` (users of the first step that broke
+the SLO, when one did),
 ``baseline_p95_s`` (s), ``target_cpu_percent_peak`` / ``vigil_cpu_percent_peak`` (%, 100 = one
 core) and ``target_rss_mb_peak`` (MB).
 """
@@ -1136,20 +1138,26 @@ def measurements(
         )
     for outcome in loads:
         alone = outcome.plan.profile
-        value = bucket_quantile(outcome.model_update_buckets, 0.95)
-        if alone is not None and value is not None:
-            out.append(
-                Measurement(
-                    name=f"target_model_update_p95_s_{alone}",
-                    value=value,
-                    unit="s",
-                    context={
-                        "source": "target /metrics",
-                        "profile": alone,
-                        "labels": bucket_count(outcome.model_update_buckets),
-                    },
+        if alone is None:
+            continue
+        for measure, buckets, counted in (
+            ("target_inference_p95_s", outcome.predict_server_buckets, "requests"),
+            ("target_model_update_p95_s", outcome.model_update_buckets, "labels"),
+        ):
+            value = bucket_quantile(buckets, 0.95)
+            if value is not None:
+                out.append(
+                    Measurement(
+                        name=f"{measure}_{alone}",
+                        value=value,
+                        unit="s",
+                        context={
+                            "source": "target /metrics",
+                            "profile": alone,
+                            counted: bucket_count(buckets),
+                        },
+                    )
                 )
-            )
     value = bucket_quantile(server_update, 0.95)
     if value is not None:
         out.append(
@@ -1191,6 +1199,15 @@ def measurements(
             else "none",
             "saturated_resource": verdict.saturated.resource if verdict.saturated else "none",
         }
+        if verdict.breaking_users is not None:
+            out.append(
+                Measurement(
+                    name="breaking_users",
+                    value=verdict.breaking_users,
+                    unit="users",
+                    context=stress_context,
+                )
+            )
         out.append(
             Measurement(
                 name="saturation_users",

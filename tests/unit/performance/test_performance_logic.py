@@ -418,3 +418,27 @@ def test_a_profile_run_alone_reports_the_targets_model_update_latency_under_its_
     assert heavy.value == pytest.approx(0.1 + 0.1 * (9.5 - 8) / 2)
     assert heavy.context["labels"] == 10 and heavy.unit == "s"
     assert out["target_model_update_p95_s_under_load"].value == pytest.approx(heavy.value)
+    assert "target_inference_p95_s_heavy" not in out  # the target's /metrics was not read
+
+
+def test_a_broken_ramp_reports_its_breaking_point_and_last_good_step() -> None:
+    stress = [
+        outcome_of("stress", 1250, result_with([100.0] * 10)),
+        outcome_of("stress", 1500, result_with([3000.0] * 10)),
+    ]
+    verdict = stress_verdict(
+        stress,
+        LatencySloConfig(),
+        SaturationLimitsConfig(),
+        load_users=1000,
+        load_held=True,
+        capped=False,
+    )
+    out = {
+        m.name: m
+        for m in measurements(
+            settings=PerformanceSuiteConfig(), baseline=None, loads=[], verdict=verdict, probe=None
+        )
+    }
+    assert out["breaking_users"].value == 1500 and out["saturation_users"].value == 1250
+    assert out["saturation_users"].context["saturated_resource"] == "none"
