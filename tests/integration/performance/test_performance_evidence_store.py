@@ -106,7 +106,7 @@ def test_load_evidence_round_trips(store: Store) -> None:
         rss_bytes=10,
         threads=3,
         open_files=4,
-        connections=1,
+        sockets=1,
     )
     sample = ResourceSample(
         at=NOW,

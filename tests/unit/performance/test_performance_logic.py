@@ -243,7 +243,7 @@ def test_garbage_metrics_raise_value_error() -> None:
 def sample(
     t: float, *, target_cpu: float = 10, vigil_cpu: float = 10, host: float = 50, fds: int = 10
 ) -> ResourceSample:
-    group = dict(processes=2, rss_bytes=1, threads=1, connections=0, open_files_limit=100)
+    group = dict(processes=2, rss_bytes=1, threads=1, sockets=0, open_files_limit=100)
     return ResourceSample(
         at=NOW,
         elapsed_seconds=t,
