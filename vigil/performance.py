@@ -319,7 +319,8 @@ class PerformanceSuiteConfig(SuiteSettings):
         ge=0,
         le=3600,
         description="Idle keep-alive of the load's connections (users keep theirs across think "
-        "times, as browsers do).",
+        "times, as browsers do). Keep it below the target's own idle timeout (the reference "
+        "service: 30 s; uvicorn's default: 5 s), or reused connections fail as it closes them.",
     )
     progress_interval_seconds: float = Field(
         default=5.0, ge=0.5, le=3600, description="How often a running step logs its progress."
