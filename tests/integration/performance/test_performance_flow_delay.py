@@ -89,7 +89,12 @@ def settings_for(**changes: object) -> PerformanceSuiteConfig:
     return PerformanceSuiteConfig.model_validate(fields)
 
 
-def run_flow(base_url: str, tmp_path: Path, settings: PerformanceSuiteConfig) -> SuiteResult:
+def run_flow(
+    base_url: str,
+    tmp_path: Path,
+    settings: PerformanceSuiteConfig,
+    capabilities: frozenset[Capability] = frozenset({Capability.PREDICT, Capability.FEEDBACK}),
+) -> SuiteResult:
     store = StoreConfig(url=f"sqlite:///{tmp_path / 'vigil.db'}")
     run_id = "20261201T000000-delay1"
     open_store(store).begin_run(run_id, profile="development", seed=5, config={})
@@ -97,7 +102,7 @@ def run_flow(base_url: str, tmp_path: Path, settings: PerformanceSuiteConfig) ->
         name="slow",
         kind="http",
         base_url=base_url,
-        capabilities=frozenset({Capability.PREDICT, Capability.FEEDBACK}),
+        capabilities=capabilities,
     )
     run = SuiteRun(
         run_id=run_id,
@@ -152,3 +157,14 @@ def test_an_erroring_target_fails_the_error_rate_check(
     assert check.measured["error_rate"] == pytest.approx(0.25, abs=0.03)
     availability = next(m for m in result.measurements if m.name == "availability_under_load")
     assert availability.value == pytest.approx(0.75, abs=0.03)
+
+
+def test_a_target_without_predict_is_not_applicable_never_passed(
+    prefect_harness: None, slow_target: Callable[..., str], tmp_path: Path
+) -> None:
+    result = run_flow(slow_target(), tmp_path, settings_for(), frozenset({Capability.HEALTH}))
+
+    assert result.status is Status.NOT_APPLICABLE
+    assert [c.message for c in result.checks] == ["the target has no predict capability to load"]
+    stored = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'vigil.db'}"))
+    assert [s.status for s in stored.suites("20261201T000000-delay1")] == [Status.NOT_APPLICABLE]
