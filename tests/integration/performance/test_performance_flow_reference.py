@@ -13,6 +13,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.logging import disable_run_logger
 
 from flows.performance import performance
@@ -125,6 +127,14 @@ def test_flow_runs_end_to_end_and_records_its_result(
     assert 0 < measured["p95_latency_s_at_1000_users"].value < 2
     assert measured["availability_under_load"].value == pytest.approx(1.0)
     assert measured["saturation_users"].value >= 12
+
+    with get_client(sync_client=True) as client:
+        [progress] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[f"performance-{run.run_id.lower()}"])
+            )
+        )
+    assert progress.type == "progress" and float(progress.data) == 100.0
 
     evidence = load_evidence(open_store(run.store), run.run_id)
     steps = [e.step for e in evidence]
