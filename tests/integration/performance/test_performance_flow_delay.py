@@ -168,3 +168,21 @@ def test_a_target_without_predict_is_not_applicable_never_passed(
     assert [c.message for c in result.checks] == ["the target has no predict capability to load"]
     stored = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'vigil.db'}"))
     assert [s.status for s in stored.suites("20261201T000000-delay1")] == [Status.NOT_APPLICABLE]
+
+
+def test_a_target_that_never_learns_fails_the_model_update_check(
+    prefect_harness: None, slow_target: Callable[..., str], tmp_path: Path
+) -> None:
+    # The test server accepts every label but always answers the same score.
+    settings = settings_for(
+        model_update_probes=2, model_update_timeout_seconds=0.5, load_users=2, steady_seconds=1
+    )
+    result = run_flow(slow_target(), tmp_path, settings)
+
+    check = next(c for c in result.checks if c.name == "model_update_within_budget")
+    assert check.status is Status.FAILED
+    assert check.message == (
+        "after 2 of 2 labels the model's answer did not change within the probe's timeout: "
+        "the model is not learning from feedback"
+    )
+    assert result.status is Status.FAILED
