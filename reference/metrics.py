@@ -30,6 +30,12 @@ LATENCY = Histogram(
     ["endpoint", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
 )
+MODEL_UPDATE = Histogram(
+    "reference_model_update_seconds",
+    "Time from a feedback being accepted (stamped before its commit) to the serving model "
+    "having learned it, observed by the primary worker for feedback accepted while it ran.",
+    buckets=(0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60),
+)
 ERRORS = Counter("reference_errors_total", "Responses with a 5xx status.", ["endpoint"])
 PREDICTIONS = Counter("reference_predictions_total", "Predictions served.")
 FEEDBACK = Counter("reference_feedback_total", "Feedback accepted.", ["mode"])

@@ -292,8 +292,11 @@ class Database:
             ).first()
         return dict(row._mapping) if row else None
 
-    def feedback_after(self, after_id: int, limit: int) -> list[tuple[int, int, int, str]]:
-        """Feedback (id, label, correct, features JSON) with id > after_id, oldest first.
+    def feedback_after(
+        self, after_id: int, limit: int
+    ) -> list[tuple[int, int, int, str, datetime]]:
+        """Feedback (id, label, correct, features JSON, recorded_at) with id > after_id, oldest
+        first.
 
         On PostgreSQL, concurrent writers can commit ids out of order (id 10 may
         become visible after id 11), and a reader that moved past 10 would never
@@ -303,7 +306,13 @@ class Database:
         is stamped right before the insert that assigns the id.
         """
         query = (
-            sa.select(Feedback.id, Feedback.label, Feedback.correct, Prediction.features)
+            sa.select(
+                Feedback.id,
+                Feedback.label,
+                Feedback.correct,
+                Prediction.features,
+                Feedback.recorded_at,
+            )
             .join(Prediction, Prediction.request_id == Feedback.request_id)
             .where(Feedback.id > after_id)
             .order_by(Feedback.id)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psutil
@@ -96,6 +96,11 @@ class WorkerRuntime:
         self.learner: OnlineLearner | None = None
         self._active_marker: tuple[str, Any] | None = None
         self._checkpointed_at = 0
+        # Model-update latency is observed once per feedback (by the primary), and only for
+        # feedback accepted while this process ran: replays after a restart or a reload would
+        # count old labels again, or time a label by how long the worker was away.
+        self._observed_feedback_id = 0
+        self._started_at = utc_now()
         self._config_generation = -1.0
         self._recent_correct: deque[int] = deque(maxlen=ACCURACY_WINDOW)
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -291,13 +296,14 @@ class WorkerRuntime:
         learner = self.learner
         rows = await self.db(self.database.feedback_after, learner.applied_feedback_id, LEARN_BATCH)
         learning = self.settings.learning_enabled
-        for index, (feedback_id, label, correct, features) in enumerate(rows):
+        for index, (feedback_id, label, correct, features, recorded_at) in enumerate(rows):
             self._recent_correct.append(correct)
             if not learning:
                 # Switched off on purpose: the label is stored and scored, the model stays frozen.
                 learner.skip(feedback_id)
                 continue
             drifted = learner.learn(json.loads(features), label, feedback_id)
+            self._observe_model_update(feedback_id, recorded_at)
             if drifted and self.is_primary:
                 await asyncio.to_thread(self._reset_for_drift)
                 learner = self.learner
@@ -311,6 +317,15 @@ class WorkerRuntime:
             >= self.settings.checkpoint_every
         ):
             await asyncio.to_thread(self._checkpoint)
+
+    def _observe_model_update(self, feedback_id: int, recorded_at: datetime) -> None:
+        if not self.is_primary or feedback_id <= self._observed_feedback_id:
+            return
+        self._observed_feedback_id = feedback_id
+        if recorded_at.tzinfo is None:  # SQLite hands back naive datetimes, stored as UTC
+            recorded_at = recorded_at.replace(tzinfo=UTC)
+        if recorded_at >= self._started_at:
+            metrics.MODEL_UPDATE.observe(max(0.0, (utc_now() - recorded_at).total_seconds()))
 
     def _apply_config(self) -> None:
         generation = self.state.read(ControlField.CONFIG_GENERATION)

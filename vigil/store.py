@@ -23,7 +23,7 @@ import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import Field, Session, select
+from sqlmodel import Field, Session, SQLModel, select
 
 from vigil.config import StoreConfig
 from vigil.criteria import CriterionOutcome, Verdict
@@ -517,13 +517,9 @@ def open_store(config: StoreConfig) -> Store:
 
 
 # --- the learning curve (the learning part of the workflow suite) ---------------------------
-# Kept at the end of the module, self-contained: one table and the pair of functions that
-# write and read it. The table takes the base of the store's other tables, so it joins their
-# MetaData (created with them, its foreign key resolved) whichever base that is.
-_StoreTable = RunRecord.__bases__[0]
 
 
-class LearningDayRecord(_StoreTable, table=True):
+class LearningDayRecord(VigilTable, table=True):
     """The target's prequential quality on one simulated day of the learning replay."""
 
     __tablename__ = "learning_days"
@@ -577,3 +573,85 @@ def learning_curve(store: Store, run_id: str) -> list[LearningDayRecord]:
         for row in rows:
             row.recorded_at = _as_utc(row.recorded_at)
         return list(rows)
+
+
+# --- load evidence (the performance suite's histograms, series and resource samples) -----------
+
+
+class LoadRunRecord(VigilTable, table=True):
+    """One load step of a suite: its encoded histograms, time series and resource samples."""
+
+    __tablename__ = "load_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    step: str = Field(max_length=128)
+    phase: str = Field(max_length=32)
+    users: int
+    within_slo: bool | None = None
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    histograms: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    series: list[Any] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+    resources: list[Any] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+
+
+class LoadEvidence(SQLModel):
+    """What the store keeps of one load step, as suites hand it over and reports read it.
+
+    Everything in it is JSON already (bucket bounds as text, ``"+Inf"`` included).
+    """
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    suite: str
+    step: str
+    phase: str
+    users: int
+    within_slo: bool | None = None
+    started_at: datetime
+    finished_at: datetime
+    summary: dict[str, Any] = Field(
+        default_factory=dict, description="Counts, errors, percentiles (ms), throughput by name."
+    )
+    histograms: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Encoded HDR histograms (µs) by request name ('overall' included), and the "
+        "target's own bucket counts under 'target'.",
+    )
+    series: list[dict[str, Any]] = Field(default_factory=list, description="Per-slice traffic.")
+    resources: list[dict[str, Any]] = Field(default_factory=list, description="Resource samples.")
+
+
+def record_load_evidence(store: Store, run_id: str, evidence: list[LoadEvidence]) -> None:
+    """Write a suite's load steps in one transaction, replacing what a retry wrote before."""
+    suites = {e.suite for e in evidence}
+    with store._session() as session:
+        for suite in suites:
+            session.execute(
+                sa.delete(LoadRunRecord).where(
+                    LoadRunRecord.run_id == run_id, LoadRunRecord.suite == suite
+                )
+            )
+        session.add_all(LoadRunRecord(run_id=run_id, **e.model_dump()) for e in evidence)
+
+
+def load_evidence(store: Store, run_id: str, suite: str | None = None) -> list[LoadEvidence]:
+    """A run's load steps in the order they were recorded (of one suite, if given)."""
+    with store._session() as session:
+        query = select(LoadRunRecord).where(LoadRunRecord.run_id == run_id)
+        if suite is not None:
+            query = query.where(LoadRunRecord.suite == suite)
+        rows = session.exec(query.order_by(LoadRunRecord.id)).all()
+        return [
+            LoadEvidence.model_validate(
+                {
+                    **row.model_dump(exclude={"id", "run_id"}),
+                    "started_at": _as_utc(row.started_at),
+                    "finished_at": _as_utc(row.finished_at),
+                }
+            )
+            for row in rows
+        ]

@@ -39,6 +39,7 @@ from vigil.load import (
     random_labelled_rows,
     run_load,
 )
+from vigil.observe.resources import ResourceSampler, ResourceSamplerConfig
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -169,56 +170,68 @@ def server_side_latency(
     return report
 
 
-class TreeSampler(threading.Thread):
-    """Samples CPU% and RSS of a process tree, and this process's CPU%, once a second."""
+class TreeSampler:
+    """vigil's resource sampler on the service's tree, plus every thread's schedstat, once a second.
+
+    CPU, memory and the generator's own CPU come from :class:`vigil.observe.resources.
+    ResourceSampler` (the one the performance suite uses); the run-queue figures, which only
+    this benchmark reports, from ``/proc/<pid>/task/*/schedstat`` in a second thread.
+    """
 
     def __init__(self, root_pid: int) -> None:
-        super().__init__(daemon=True)
         self.root = psutil.Process(root_pid)
         self.me = psutil.Process()
-        self.samples: list[dict[str, float]] = []
         self.sched: list[tuple[float, dict[str, float]]] = []
-        self.stop = threading.Event()
-        self._known: dict[int, psutil.Process] = {}
+        self._resources = ResourceSampler(
+            target_pid=root_pid,
+            config=ResourceSamplerConfig(
+                interval_seconds=1.0, max_samples=86_400, max_seconds=86_400
+            ),
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample_sched, daemon=True)
 
-    def _tree(self) -> list[psutil.Process]:
-        try:
-            procs = [self.root, *self.root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-        for proc in procs:
-            self._known.setdefault(proc.pid, proc)
-        return [self._known[p.pid] for p in procs]
-
-    def run(self) -> None:
-        started = time.monotonic()
-        for proc in self._tree():
-            proc.cpu_percent(None)
-        self.me.cpu_percent(None)
-        while not self.stop.wait(1.0):
-            cpu = rss = 0.0
-            procs = self._tree()
-            for proc in procs:
-                try:
-                    cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss
-                except psutil.NoSuchProcess:
-                    continue
-            self.samples.append(
+    @property
+    def samples(self) -> list[dict[str, float]]:
+        """The resource samples in the shape this script has always written."""
+        rows = []
+        for sample in self._resources.samples:
+            tree = sample.target
+            rows.append(
                 {
-                    "t": round(time.monotonic() - started, 1),
-                    "service_cpu_percent": round(cpu, 1),
-                    "service_rss_mb": round(rss / 2**20, 1),
-                    "service_processes": len(procs),
-                    "generator_cpu_percent": self.me.cpu_percent(None),
+                    "t": round(sample.elapsed_seconds, 1),
+                    "service_cpu_percent": tree.cpu_percent if tree else 0.0,
+                    "service_rss_mb": round(tree.rss_bytes / 2**20, 1) if tree else 0.0,
+                    "service_processes": tree.processes if tree else 0,
+                    "generator_cpu_percent": sample.vigil.cpu_percent,
                     "machine_load_1m": os.getloadavg()[0],
                 }
             )
+        return rows
+
+    def start(self) -> None:
+        """Start both samplers."""
+        self._resources.start()
+        self._thread.start()
+
+    def finish(self) -> None:
+        """Stop both samplers and wait for them."""
+        self._stop.set()
+        self._resources.stop()
+        self._thread.join(timeout=5)
+
+    def _sample_sched(self) -> None:
+        started = time.monotonic()
+        while not self._stop.wait(1.0):
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                procs = []
             sched: dict[str, float] = {}
             for proc in procs:
                 sched.update(schedstat(proc.pid))
             sched.update(schedstat(self.me.pid))
-            self.sched.append((self.samples[-1]["t"], sched))
+            self.sched.append((round(time.monotonic() - started, 1), sched))
 
 
 def sched_window(sched: list[tuple[float, dict[str, float]]], skip_s: float) -> dict[str, float]:
@@ -338,8 +351,7 @@ def main() -> None:
         sampler.start()
         metrics_before = metric_buckets(base_url)
         result = run_load(base_url, profile, scenario, progress=show)
-        sampler.stop.set()
-        sampler.join(timeout=5)
+        sampler.finish()
         server_latency = server_side_latency(metrics_before, metric_buckets(base_url))
         evaluation = get_json(f"{base_url}/evaluation")
         summary = summarise(result, sampler.samples, skip_s=args.ramp)
@@ -364,7 +376,7 @@ def main() -> None:
         print(f"written: {out}")
     finally:
         if sampler is not None:
-            sampler.stop.set()
+            sampler.finish()
         stop_service(service)
         print(f"service exit code {service.returncode}", flush=True)
 

@@ -39,6 +39,15 @@ class TargetEndpoint(BaseModel):
     request_timeout_s: float = 10.0
     capabilities: frozenset[Capability] = Field(default_factory=frozenset)
     admin_token: SecretSource | None = None
+    pid: int | None = Field(
+        default=None,
+        description="The service's top process on this machine (its workers are its "
+        "descendants), when vigil knows it: process targets, http targets with a process "
+        "selector.",
+    )
+    container_id: str | None = Field(
+        default=None, description="The target's container, for docker targets."
+    )
 
 
 class Target(ABC):

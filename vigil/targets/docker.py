@@ -95,6 +95,7 @@ class DockerTarget(Target):
             still_running=self._running,
             describe_exit=self._describe_exit,
         )
+        self._endpoint = self._endpoint.model_copy(update={"container_id": self._container.id})
         return self._endpoint
 
     def stop(self) -> None:

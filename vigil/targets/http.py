@@ -40,6 +40,12 @@ class HttpTarget(Target):
                 raise ConfigError(f"target.admin_token: {exc}") from None
         self._endpoint = self._make_endpoint(self.config.base_url, self.config.admin_token)
         wait_until_healthy(self._endpoint, self.config.startup_timeout_s)
+        if self.config.process is not None:
+            try:
+                pid = self.main_process().pid
+            except TargetUnavailableError:
+                pid = None  # process faults will say why; watching resources just goes without
+            self._endpoint = self._endpoint.model_copy(update={"pid": pid})
         return self._endpoint
 
     def stop(self) -> None:

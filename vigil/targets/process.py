@@ -91,6 +91,7 @@ class ProcessTarget(Target):
             still_running=lambda: self._guard is not None and self._guard.poll() is None,
             describe_exit=self._describe_exit,
         )
+        self._endpoint = self._endpoint.model_copy(update={"pid": self.main_process().pid})
         return self._endpoint
 
     def stop(self) -> None:
