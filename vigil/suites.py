@@ -26,6 +26,7 @@ from pydantic import Field, create_model
 
 from vigil.config_base import SuiteSettings
 from vigil.errors import ConfigError
+from vigil.performance.settings import PerformanceSuiteConfig
 from vigil.results import SuiteResult
 from vigil.scoring.learning_settings import LearningPartConfig
 from vigil.synth.config import DataSuiteConfig
@@ -33,17 +34,33 @@ from vigil.synth.config import DataSuiteConfig
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
 @dataclass(frozen=True)
 class MeasureSpec:
-    """A number a suite measures, which criteria may judge."""
+    """A number a suite measures, which criteria may judge.
+
+    A name may hold one placeholder for a family of measures named after something the
+    user configures, e.g. ``inference_p95_s_{profile}`` for each user profile.
+    """
 
     name: str
     unit: str
     description: str
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not _NAME.match(_PLACEHOLDER.sub("x", self.name)):
             raise ValueError(f"measure name {self.name!r} must be lower_snake_case")
+
+    def matches(self, name: str) -> bool:
+        """Whether `name` is this measure (or a member of its family)."""
+        if "{" not in self.name:
+            return name == self.name
+        pattern = _PLACEHOLDER.sub(
+            "[a-z0-9_]+", re.escape(self.name).replace("\\{", "{").replace("\\}", "}")
+        )
+        return re.fullmatch(pattern, name) is not None
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,8 @@ class SuiteSpec:
 
     def measure(self, name: str) -> MeasureSpec | None:
         """The declared measure called `name`, if any."""
-        return next((m for m in self.measures if m.name == name), None)
+        exact = next((m for m in self.measures if m.name == name), None)
+        return exact or next((m for m in self.measures if m.matches(name)), None)
 
     def load_flow(self) -> Callable[..., Any]:
         """Import and return the suite's flow (this imports Prefect)."""
@@ -168,6 +186,55 @@ SUITES: dict[str, SuiteSpec] = _registry(
         settings=IntegrationSuiteConfig,
         flow="flows.integration:integration",
         measures=(MeasureSpec("pass_rate", "", "Share of applicable checks that passed."),),
+    ),
+    SuiteSpec(
+        name="performance",
+        description="Load at 1000+ users in the configured user profiles after a baseline, a "
+        "stress ramp to the breaking point, the target's resources and learning latencies.",
+        settings=PerformanceSuiteConfig,
+        flow="flows.performance:performance",
+        measures=(
+            *(
+                MeasureSpec(
+                    f"{q}_latency_s_at_1000_users",
+                    "s",
+                    f"{q} latency of every request in the steady window of the load step.",
+                )
+                for q in ("p50", "p95", "p99")
+            ),
+            MeasureSpec(
+                "availability_under_load", "share", "Share of requests answered without error."
+            ),
+            MeasureSpec("error_rate", "share", "Share of requests that failed under load."),
+            MeasureSpec("throughput_rps", "req/s", "Requests answered per second under load."),
+            MeasureSpec("inference_p95_s", "s", "p95 of /predict as vigil timed it."),
+            MeasureSpec("inference_p95_s_{profile}", "s", "p95 of /predict, one user profile."),
+            MeasureSpec(
+                "target_inference_p95_s", "s", "p95 of /predict from the target's /metrics."
+            ),
+            MeasureSpec(
+                "target_inference_p95_s_{profile}", "s", "The same, one profile run alone."
+            ),
+            MeasureSpec(
+                "target_model_update_p95_s_{profile}",
+                "s",
+                "p95 of feedback-to-learned from the target's /metrics, one profile run alone.",
+            ),
+            MeasureSpec(
+                "target_model_update_p95_s_under_load",
+                "s",
+                "p95 of feedback-to-learned from the target's /metrics under load.",
+            ),
+            MeasureSpec(
+                "model_update_p95_s", "s", "p95 of feedback until vigil saw the model move."
+            ),
+            MeasureSpec("baseline_p95_s", "s", "p95 latency at the low-load baseline."),
+            MeasureSpec("breaking_users", "users", "First stress step that broke the SLO."),
+            MeasureSpec("saturation_users", "users", "Last stress step within the SLO."),
+            MeasureSpec("target_cpu_percent_peak", "%", "Highest CPU of the target's tree."),
+            MeasureSpec("target_rss_mb_peak", "MB", "Highest resident memory of the target."),
+            MeasureSpec("vigil_cpu_percent_peak", "%", "Highest CPU of vigil's own process."),
+        ),
     ),
     SuiteSpec(
         name="workflow",

@@ -83,108 +83,66 @@ core) and ``target_rss_mb_peak`` (MB).
 
 from __future__ import annotations
 
-from vigil.performance.evidence import (
-    evidence_of,
-)
-from vigil.performance.judgements import (
-    StressVerdict,
-    judge_baseline,
-    judge_error_rate,
-    judge_inference,
-    judge_model_update,
-    judge_p95_within_budget,
-    judge_step_result,
-    judge_stress,
-    judge_stress_step,
-    quantile,
-    stress_verdict,
-)
-from vigil.performance.measures import (
-    measurements,
-)
-from vigil.performance.outcome import (
-    ModelUpdateProbeResult,
-    StepOutcome,
-    assemble_step,
-    load_window,
-    merge_shards,
-)
-from vigil.performance.plan import (
-    LOAD_SCENARIO,
-    SUITE,
-    LoadStepPlan,
-    PopulationPart,
-    effective_mix,
-    group_scenario,
-    plan_population,
-    plan_steps,
-    population_spec,
-)
-from vigil.performance.saturation import (
-    SaturatedResource,
-    first_saturated_resource,
-)
-from vigil.performance.settings import (
-    PerformanceSuiteConfig,
-    RequestKind,
-    RequestMixConfig,
-    SaturationLimitsConfig,
-    StressConfig,
-    UserProfileConfig,
-)
-from vigil.performance.target_metrics import (
-    MODEL_UPDATE_HISTOGRAM,
-    PREDICT_HISTOGRAM,
-    PREDICT_LABELS,
-    Buckets,
-    bucket_count,
-    bucket_delta,
-    bucket_quantile,
-    histogram_buckets,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "LOAD_SCENARIO",
-    "MODEL_UPDATE_HISTOGRAM",
-    "PREDICT_HISTOGRAM",
-    "PREDICT_LABELS",
-    "SUITE",
-    "Buckets",
-    "LoadStepPlan",
-    "ModelUpdateProbeResult",
-    "PerformanceSuiteConfig",
-    "PopulationPart",
-    "RequestKind",
-    "RequestMixConfig",
-    "SaturatedResource",
-    "SaturationLimitsConfig",
-    "StepOutcome",
-    "StressConfig",
-    "StressVerdict",
-    "UserProfileConfig",
-    "assemble_step",
-    "bucket_count",
-    "bucket_delta",
-    "bucket_quantile",
-    "effective_mix",
-    "evidence_of",
-    "first_saturated_resource",
-    "group_scenario",
-    "histogram_buckets",
-    "judge_baseline",
-    "judge_error_rate",
-    "judge_inference",
-    "judge_model_update",
-    "judge_p95_within_budget",
-    "judge_step_result",
-    "judge_stress",
-    "judge_stress_step",
-    "load_window",
-    "measurements",
-    "merge_shards",
-    "plan_population",
-    "plan_steps",
-    "population_spec",
-    "quantile",
-    "stress_verdict",
-]
+# Names are looked up in their submodules on first use, so that importing the settings
+# (``vigil.performance.settings``, read whenever the configuration loads) stays light and
+# never pulls in the store or the load engine's judgements.
+_EXPORTS = {
+    "Buckets": "target_metrics",
+    "LOAD_SCENARIO": "plan",
+    "LoadStepPlan": "plan",
+    "MODEL_UPDATE_HISTOGRAM": "target_metrics",
+    "ModelUpdateProbeResult": "outcome",
+    "PREDICT_HISTOGRAM": "target_metrics",
+    "PREDICT_LABELS": "target_metrics",
+    "PerformanceSuiteConfig": "settings",
+    "PopulationPart": "plan",
+    "RequestKind": "settings",
+    "RequestMixConfig": "settings",
+    "SUITE": "plan",
+    "SaturatedResource": "saturation",
+    "SaturationLimitsConfig": "settings",
+    "StepOutcome": "outcome",
+    "StressConfig": "settings",
+    "StressVerdict": "judgements",
+    "UserProfileConfig": "settings",
+    "assemble_step": "outcome",
+    "bucket_count": "target_metrics",
+    "bucket_delta": "target_metrics",
+    "bucket_quantile": "target_metrics",
+    "effective_mix": "plan",
+    "evidence_of": "evidence",
+    "first_saturated_resource": "saturation",
+    "group_scenario": "plan",
+    "histogram_buckets": "target_metrics",
+    "judge_baseline": "judgements",
+    "judge_error_rate": "judgements",
+    "judge_inference": "judgements",
+    "judge_model_update": "judgements",
+    "judge_p95_within_budget": "judgements",
+    "judge_step_result": "judgements",
+    "judge_stress": "judgements",
+    "judge_stress_step": "judgements",
+    "load_window": "outcome",
+    "measurements": "measures",
+    "merge_shards": "outcome",
+    "plan_population": "plan",
+    "plan_steps": "plan",
+    "population_spec": "plan",
+    "quantile": "judgements",
+    "stress_verdict": "judgements",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vigil.performance' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"vigil.performance.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = sorted(_EXPORTS)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vigil.config import Capability
+from vigil.config_base import Capability
 from vigil.load import LoadProfileConfig
 from vigil.load.population import (
     PopulationSpec,
