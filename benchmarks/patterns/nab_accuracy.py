@@ -2,7 +2,7 @@
 
 Runs the analyzer on every series that has labels, scores its anomaly windows
 against NAB's labelled windows (window precision, recall, F1; see
-``window_scoring``) and rewrites the ``nab`` section of RESULTS.md.
+``vigil.scoring.windows``) and rewrites the ``nab`` section of RESULTS.md.
 
 Run from the repository root::
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.patterns.results_file import machine_lines, write_section
-from benchmarks.patterns.window_scoring import Interval, WindowScore, fmt, score_windows
+from benchmarks.patterns.results_file import fmt, machine_lines, write_section
 from reference.patterns import PatternRequest, analyze
+from vigil.scoring.windows import Interval, WindowScore, score_windows
 
 DEFAULT_NAB_DIR = Path("/work/shared/data/nab")
 SENSITIVITIES = ("low", "medium", "high")

@@ -26,9 +26,9 @@ import sys
 import time
 from collections import Counter
 
-from benchmarks.patterns.results_file import machine_lines, write_section
-from benchmarks.patterns.window_scoring import Interval, fmt, overlaps
+from benchmarks.patterns.results_file import fmt, machine_lines, write_section
 from reference.patterns import PatternRequest, analyze
+from vigil.scoring.windows import Interval, overlaps
 from vigil.synth.config import ANOMALY_KINDS, MetricsHistoryConfig
 from vigil.synth.metrics import generate_metrics_history
 
