@@ -64,6 +64,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vigil.config_base import SuiteSettings
+from vigil.results import CheckResult, Severity, Status
 from vigil.scoring.windows import EMPTY_SCORE, Interval, WindowScore, overlaps, score_windows
 from vigil.synth.config import ANOMALY_KINDS, EVENT_KINDS, MetricName
 from vigil.synth.metrics import CYCLE_METRICS, CycleTruth, LabelledWindow
@@ -610,3 +611,76 @@ def score_patterns(
         recommendation_precision=recommended,
         pattern_accuracy=combine_accuracy(f1, season, recommended, settings),
     )
+
+
+# -- checks -----------------------------------------------------------------------------------
+
+
+def pattern_checks(score: PatternScore, settings: PatternsPartConfig) -> list[CheckResult]:
+    """The patterns part's checks, as predicates over its score.
+
+    Args:
+        score: The scored answer.
+        settings: The thresholds.
+    """
+    wrong = [j for j in score.recommendations if not j.correct]
+    missed = [w for w in score.detection.windows if w.side == "truth" and w.outcome == "missed"]
+    false = [w for w in score.detection.windows if w.side == "report" and w.outcome == "false"]
+    accuracy_passed = score.pattern_accuracy > settings.min_pattern_accuracy
+    parts = (
+        f"detection F1 {score.pattern_f1:.2f} (precision {_ratio(score.pattern_precision)}, "
+        f"recall {_ratio(score.pattern_recall)}), seasonality {score.seasonality_accuracy:.2f}, "
+        f"recommendations {score.recommendation_precision:.2f} right"
+    )
+    accuracy = CheckResult(
+        name="pattern_accuracy_above_threshold",
+        status=Status.PASSED if accuracy_passed else Status.FAILED,
+        message=(
+            f"pattern accuracy {score.pattern_accuracy:.2f} "
+            f"{'>' if accuracy_passed else '<='} {settings.min_pattern_accuracy:.2f}: {parts}"
+        ),
+        measured={
+            "pattern_accuracy": score.pattern_accuracy,
+            "pattern_f1": score.pattern_f1,
+            "seasonality_accuracy": score.seasonality_accuracy,
+            "recommendation_precision": score.recommendation_precision,
+        },
+    )
+    f1_passed = score.pattern_f1 >= settings.min_window_f1
+    f1 = CheckResult(
+        name="pattern_window_f1_at_least_minimum",
+        status=Status.PASSED if f1_passed else Status.FAILED,
+        severity=Severity.WARN,
+        message=(
+            f"window F1 {score.pattern_f1:.2f} {'>=' if f1_passed else '<'} "
+            f"{settings.min_window_f1:.2f}: {score.detection.detected} of "
+            f"{score.detection.labelled} anomaly windows detected, {len(false)} false reports, "
+            f"{score.detection.neutral_reports} neutral"
+            + (f"; first missed: {missed[0].kind} on {missed[0].metric}" if missed else "")
+        ),
+        measured={
+            "labelled": score.detection.labelled,
+            "detected": score.detection.detected,
+            "reported": score.detection.reported,
+            "true_reports": score.detection.true_reports,
+        },
+    )
+    recommendations_passed = score.recommendation_precision >= settings.min_recommendation_precision
+    total = len(score.recommendations)
+    recommendations = CheckResult(
+        name="recommendations_supported_by_truth",
+        status=Status.PASSED if recommendations_passed else Status.FAILED,
+        severity=Severity.WARN,
+        message=(
+            f"{total - len(wrong)} of {total} recommendations supported by the truth"
+            + (f"; e.g. {wrong[0].subject}: {wrong[0].reason}" if wrong else "")
+            if total
+            else "the target made no recommendation"
+        ),
+        measured={"recommendations": total, "supported": total - len(wrong)},
+    )
+    return [accuracy, f1, recommendations]
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
