@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from reference.patterns.alignment import NANOS_PER_SECOND
 from reference.patterns.changes import (
@@ -67,6 +68,42 @@ RAMP_MIN_SECONDS = 6 * 3600
 """A gradual degradation must last this long."""
 MAX_RAMP_SHARE = 0.6
 """A ramp spanning more of the series than this is its trend, not a degradation episode."""
+DRIFT_SEGMENT_SECONDS = 3 * SECONDS_PER_DAY
+"""Segments between level shifts at least this long have their own steady drift removed."""
+DRIFT_MIN_RISE = 3.0
+"""A segment's steady drift counts when it rises this many coarse noise deviations in all."""
+DRIFT_FIT_POINTS = 240
+"""Most points a segment's drift line is fitted on (Theil-Sen is quadratic in the points)."""
+
+
+def segment_drifts(
+    series: np.ndarray, bounds: list[int], min_points: int, min_rise: float
+) -> np.ndarray:
+    """The steady linear drift of each long segment between level shifts, zero-mean per segment.
+
+    A metric that climbs steadily between resets (memory leaking until the next
+    restart) does so as its normal behaviour: the climb is neither a cycle nor a
+    degradation episode. Removing each long segment's own Theil-Sen line lets
+    the cycles show and leaves episodes as departures from the line.
+
+    Args:
+        series: The coarse series with level shifts removed.
+        bounds: Segment boundaries (coarse indices, first 0, last ``len(series)``).
+        min_points: Shortest segment that gets a line.
+        min_rise: Smallest total rise of a line that is removed.
+    """
+    drifts = np.zeros(len(series))
+    for start, stop in itertools.pairwise(bounds):
+        length = stop - start
+        if length < max(min_points, 8):
+            continue
+        stride = max(1, length // DRIFT_FIT_POINTS)
+        x = np.arange(0, length, stride, dtype=np.float64)
+        slope = float(stats.theilslopes(series[start:stop:stride], x)[0])
+        if not math.isfinite(slope) or abs(slope) * length < min_rise:
+            continue
+        drifts[start:stop] = slope * (np.arange(length) - (length - 1) / 2.0)
+    return drifts
 
 
 @dataclass(frozen=True)
@@ -369,12 +406,17 @@ def analyse_series(
         return structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts
 
     structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts = decompose(coarse)
+    drift_points = math.ceil(DRIFT_SEGMENT_SECONDS / coarse_step_seconds)
     if shifts:
-        # Big steps (a restart, an outage) swamp the autocorrelation of a
-        # weaker cycle: look for cycles again with the steps taken out.
-        steps = deseasonalised - remove_steps(deseasonalised, shifts)
+        # Big steps (a restart, an outage) and the steady climbs between them
+        # swamp the autocorrelation of a weaker cycle: look for cycles again
+        # with the steps and the climbs taken out.
+        unstepped = remove_steps(deseasonalised, shifts)
+        steps = deseasonalised - unstepped
+        bounds = [0, *[shift.index for shift in shifts], len(coarse)]
+        climbs = segment_drifts(unstepped, bounds, drift_points, DRIFT_MIN_RISE * coarse_sigma)
         structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts = decompose(
-            coarse - steps
+            coarse - steps - climbs
         )
     findings.structure = structure
 
@@ -413,13 +455,22 @@ def analyse_series(
     z = side_scaled(residual, observed, spread_floor)
 
     drift = remove_steps(deseasonalised, shifts)
+    # Ramps are departures from each long segment's steady drift (see segment_drifts).
+    local_drift = drift - segment_drifts(
+        drift, coarse_bounds, drift_points, DRIFT_MIN_RISE * coarse_sigma
+    )
     day_points = max(5, round(per_day))
     ramp_windows = (
         [day_points, 4 * day_points] if len(coarse) >= 4 * per_day else [max(5, len(coarse) // 6)]
     )
     ramp_min = max(min(ramp_windows), math.ceil(RAMP_MIN_SECONDS / coarse_step_seconds))
     for ramp in find_ramps(
-        drift, coarse_sigma, ramp_windows, ramp_min, thresholds.ramp_rise, thresholds.ramp_p_value
+        local_drift,
+        coarse_sigma,
+        ramp_windows,
+        ramp_min,
+        thresholds.ramp_rise,
+        thresholds.ramp_p_value,
     ):
         # A ramp over most of the span is the series' trend, reported as such.
         local = ramp.end - ramp.start + 1 <= MAX_RAMP_SHARE * len(coarse)
