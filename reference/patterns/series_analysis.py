@@ -114,6 +114,8 @@ class Thresholds:
     """|z| of an isolated spike or dip."""
     candidate: float
     """|z| of an excursion that may belong to an intermittent cluster."""
+    cluster: float
+    """Median |z| of the excursions of an intermittent cluster."""
     shift_coarse: float
     """Level change against the coarse noise."""
     shift_fine: float
@@ -128,15 +130,15 @@ class Thresholds:
 
 SENSITIVITY_THRESHOLDS: dict[Sensitivity, Thresholds] = {
     "low": Thresholds(
-        spike=7.0, candidate=5.0, shift_coarse=8.0, shift_fine=3.0, ramp_rise=5.0,
+        spike=7.0, candidate=5.0, cluster=6.0, shift_coarse=8.0, shift_fine=3.0, ramp_rise=5.0,
         ramp_p_value=1e-6, trend_p_value=1e-3,
     ),
     "medium": Thresholds(
-        spike=5.0, candidate=3.5, shift_coarse=6.0, shift_fine=2.0, ramp_rise=3.0,
+        spike=5.0, candidate=3.5, cluster=4.25, shift_coarse=6.0, shift_fine=2.0, ramp_rise=3.0,
         ramp_p_value=1e-4, trend_p_value=1e-2,
     ),
     "high": Thresholds(
-        spike=4.0, candidate=3.0, shift_coarse=4.0, shift_fine=1.5, ramp_rise=2.0,
+        spike=4.0, candidate=3.0, cluster=3.5, shift_coarse=4.0, shift_fine=1.5, ramp_rise=2.0,
         ramp_p_value=1e-3, trend_p_value=5e-2,
     ),
 }  # fmt: skip
@@ -536,7 +538,14 @@ def _anomalies(
     ]
     cluster_gap = max(3, math.ceil(CLUSTER_GAP_SECONDS / step_seconds))
     clusters, isolated = cluster_excursions(excursions, n, cluster_gap)
-    found.extend(_cluster_anomaly(cluster) for cluster in clusters if cluster.score > 0)
+    # A cluster of barely-over-the-bound excursions is what noise looks like once in a while
+    # over months of minutes; an intermittent failure's bursts are much taller. The members of
+    # a cluster too weak to report still face the spike test on their own.
+    for cluster in clusters:
+        if cluster.score >= thresholds.cluster:
+            found.append(_cluster_anomaly(cluster))
+        else:
+            isolated.extend(e for e in excursions if cluster.start <= e.start <= cluster.end)
     short_points = max(3, math.ceil(SHORT_EXCURSION_SECONDS / step_seconds))
     found.extend(
         _excursion_anomaly(excursion, short_points)
