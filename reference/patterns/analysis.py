@@ -89,6 +89,7 @@ def _patterns(
                 level_before=_finite(findings.to_units(shift.before)),
                 level_after=_finite(findings.to_units(shift.after)),
                 magnitude=_finite(magnitude),
+                holds_seconds=findings.shift_holds.get(fine_index),
             )
         )
     return patterns

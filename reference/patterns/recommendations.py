@@ -282,7 +282,16 @@ def recommend(
             # The shift ended an episode (the way back from a surge or a bad deploy): the
             # episode's start is what to act on, not its end.
             continue
-        if shift is not None and not role.is_failure_signal and _is_transient(shift, shift_list):
+        held_briefly = (
+            shift is not None
+            and shift.holds_seconds is not None
+            and shift.holds_seconds < TRANSIENT_SHIFT_SECONDS
+        )
+        if (
+            shift is not None
+            and not role.is_failure_signal
+            and (held_briefly or _is_transient(shift, shift_list))
+        ):
             # Demand or resource use that went back to its level within a day (a surge, a
             # holiday) left nothing to act on; in errors, latency or model quality such an
             # episode is still a deploy to roll back, so those are kept.

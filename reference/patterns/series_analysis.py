@@ -68,12 +68,34 @@ RAMP_MIN_SECONDS = 6 * 3600
 """A gradual degradation must last this long."""
 MAX_RAMP_SHARE = 0.6
 """A ramp spanning more of the series than this is its trend, not a degradation episode."""
+HOLD_HORIZON_SECONDS = 2 * SECONDS_PER_DAY
+"""How far after a level shift the analysis looks for the level coming back."""
+HOLD_SMOOTHING_SECONDS = 2 * 3600
+"""Window of the rolling median through which a shift's return is watched."""
 DRIFT_SEGMENT_SECONDS = 3 * SECONDS_PER_DAY
 """Segments between level shifts at least this long have their own steady drift removed."""
 DRIFT_MIN_RISE = 3.0
 """A segment's steady drift counts when it rises this many coarse noise deviations in all."""
 DRIFT_FIT_POINTS = 240
 """Most points a segment's drift line is fitted on (Theil-Sen is quadratic in the points)."""
+
+
+def hold_points(series: np.ndarray, shift: LevelShift, horizon: int, window: int) -> int:
+    """Coarse points the level after `shift` held before coming back over half of the step.
+
+    Args:
+        series: The deseasonalised coarse series.
+        shift: The shift (its index and the levels either side).
+        horizon: Most points to look at (the answer is at most this).
+        window: Points of the rolling median the level is watched through.
+    """
+    ahead = series[shift.index : shift.index + horizon]
+    if len(ahead) == 0:
+        return 0
+    middle = (shift.before + shift.after) / 2.0
+    direction = 1.0 if shift.after >= shift.before else -1.0
+    back = np.flatnonzero(direction * (rolling_median(ahead, window) - middle) < 0)
+    return int(back[0]) if len(back) else horizon
 
 
 def segment_drifts(
@@ -93,6 +115,10 @@ def segment_drifts(
         min_rise: Smallest total rise of a line that is removed.
     """
     drifts = np.zeros(len(series))
+    if len(bounds) <= 2:
+        # Without a reset there is no sawtooth: a climb over the whole series is its trend
+        # (reported as such), and a late climb is a degradation episode.
+        return drifts
     for start, stop in itertools.pairwise(bounds):
         length = stop - start
         if length < max(min_points, 8):
@@ -171,6 +197,8 @@ class SeriesFindings:
     structure: SeasonalStructure = field(default_factory=lambda: SeasonalStructure(None, None))
     shifts: list[tuple[int, LevelShift, float]] = field(default_factory=list)
     """(fine index, shift, magnitude in fine sigmas)."""
+    shift_holds: dict[int, float] = field(default_factory=dict)
+    """Fine index of a shift -> seconds its new level held (capped at HOLD_HORIZON_SECONDS)."""
     ramps: list[Ramp] = field(default_factory=list)
     trend: Trend | None = None
     trend_significant: bool = False
@@ -432,6 +460,13 @@ def analyse_series(
             continue
         magnitude = abs(shift.after - shift.before) / fine_sigma
         findings.shifts.append((fine_index, shift, magnitude))
+        held = hold_points(
+            deseasonalised,
+            shift,
+            math.ceil(HOLD_HORIZON_SECONDS / coarse_step_seconds),
+            max(3, round(HOLD_SMOOTHING_SECONDS / coarse_step_seconds)),
+        )
+        findings.shift_holds[fine_index] = min(HOLD_HORIZON_SECONDS, held * coarse_step_seconds)
         fine_bounds.append(fine_index)
         kept_shifts.append(shift)
     shifts = kept_shifts
