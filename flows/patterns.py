@@ -6,17 +6,29 @@ from prefect import flow
 
 from tasks.patterns import (
     build_request,
+    change_config,
     generate_history,
     judge_score,
+    measure_load,
     metrics_to_send,
     record_windows,
     request_analysis,
     score_answer,
+    settle,
 )
 from vigil.config import Capability
+from vigil.errors import RunError
 from vigil.results import CheckResult, Measurement, Status, SuiteResult, utc_now
 from vigil.run import SuiteRun
-from vigil.scoring.patterns import PatternsPartConfig
+from vigil.scoring.patterns import (
+    PatternAnswer,
+    PatternsPartConfig,
+    judge_optimization,
+    planned_config,
+    select_optimization,
+)
+
+OPTIMIZATION_CHECK = "recommended_optimization_effect_measured"
 
 
 @flow(name="patterns")
@@ -50,6 +62,8 @@ def patterns(run: SuiteRun, settings: PatternsPartConfig) -> SuiteResult:
         )
         checks += judge_score(score, settings)
         record_windows(run, score)
+        if settings.optimization.enabled:
+            checks.append(optimize(run, answer, settings))
         context: dict[str, float | str] = {
             "metrics": len(metrics),
             "days": run.datasets.metrics.days,
@@ -84,3 +98,44 @@ def patterns(run: SuiteRun, settings: PatternsPartConfig) -> SuiteResult:
         started_at=started,
         finished_at=utc_now(),
     )
+
+
+def optimize(run: SuiteRun, answer: PatternAnswer, settings: PatternsPartConfig) -> CheckResult:
+    """Apply the target's top applicable recommendation, measure before and after, restore.
+
+    Args:
+        run: The run and the started target's endpoint.
+        answer: The target's analysis (its recommendations, in its order).
+        settings: The optimization rules and load rounds.
+    """
+    optimization = settings.optimization
+    if Capability.ADMIN not in run.endpoint.capabilities or run.endpoint.admin_token is None:
+        return CheckResult(
+            name=OPTIMIZATION_CHECK,
+            status=Status.NOT_APPLICABLE,
+            message="the target offers no admin endpoint to apply a recommendation through",
+        )
+    selected = select_optimization(answer.recommendations, optimization.rules)
+    if selected is None:
+        return CheckResult(
+            name=OPTIMIZATION_CHECK,
+            status=Status.NOT_APPLICABLE,
+            message="no recommendation of the target maps to a configuration change",
+        )
+    recommendation, rule = selected
+    before = measure_load(run.endpoint, run.seed, optimization, rule.measure)
+    original = change_config(run.endpoint, {})
+    planned = planned_config(original, rule)
+    try:
+        change_config(run.endpoint, planned)
+        settle(optimization.settle_s)
+        after = measure_load(run.endpoint, run.seed, optimization, rule.measure)
+    except RunError as exc:
+        return CheckResult(
+            name=OPTIMIZATION_CHECK,
+            status=Status.FAILED,
+            message=f"applying {recommendation.action} on {recommendation.target} failed: {exc}",
+        )
+    finally:
+        change_config(run.endpoint, {key: original[key] for key in planned})
+    return judge_optimization(recommendation, rule, planned, before, after)

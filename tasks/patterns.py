@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
-from vigil.errors import TargetUnavailableError
+from vigil import contract
+from vigil.errors import TargetProtocolError, TargetUnavailableError
 from vigil.results import CheckResult, Status
 from vigil.run import SuiteRun
 from vigil.scoring.patterns import (
+    OptimizationConfig,
     PatternAnswer,
     PatternScore,
     PatternsPartConfig,
@@ -182,3 +185,70 @@ def metrics_to_send(settings: PatternsPartConfig) -> list[str]:
         settings: The part's settings.
     """
     return list(settings.metrics) if settings.metrics is not None else list(METRIC_NAMES)
+
+
+@task(name="measure-predict-load", cache_policy=NO_CACHE, persist_result=False)
+def measure_load(
+    endpoint: TargetEndpoint, seed: int, settings: OptimizationConfig, measure: str
+) -> list[float]:
+    """Short bounded rounds of sequential `POST /predict`; the measure of each round.
+
+    Args:
+        endpoint: The started target.
+        seed: Seed of the request rows.
+        settings: Rounds, requests per round and the time bound of a round.
+        measure: ``p95_latency_ms`` or ``error_rate``.
+    """
+    rows = contract.labelled_rows(seed, settings.requests_per_round)
+    results: list[float] = []
+    with TargetClient(endpoint) as client:
+        for _ in range(settings.rounds):
+            latencies: list[float] = []
+            errors = 0
+            deadline = time.monotonic() + settings.round_timeout_s
+            for row in rows:
+                if time.monotonic() > deadline:
+                    break
+                started = time.perf_counter()
+                try:
+                    response = client.request("POST", "/predict", json={"features": row.features})
+                    failed = response.status_code >= 500
+                except TargetUnavailableError:
+                    failed = True
+                latencies.append((time.perf_counter() - started) * 1000.0)
+                errors += failed
+            if not latencies:
+                continue
+            if measure == "error_rate":
+                results.append(errors / len(latencies))
+            else:
+                results.append(float(np.percentile(latencies, 95)))
+    return results
+
+
+@task(name="change-target-config", cache_policy=NO_CACHE, persist_result=False, retries=1)
+def change_config(endpoint: TargetEndpoint, body: dict[str, float]) -> dict[str, float]:
+    """`POST /admin/config` with `body` (empty: read only); the configuration now in force.
+
+    Args:
+        endpoint: The started target.
+        body: The keys to change.
+    """
+    with TargetClient(endpoint) as client:
+        response = client.admin("POST", "/admin/config", json=body)
+    if response.status_code != 200:
+        raise TargetProtocolError(
+            f"POST /admin/config answered {response.status_code}: {response.text[:300]}",
+            status_code=response.status_code,
+        )
+    return {key: float(value) for key, value in response.json().items()}
+
+
+@task(name="wait-for-change", cache_policy=NO_CACHE)
+def settle(seconds: float) -> None:
+    """Give the target time to act on a configuration change (new workers start).
+
+    Args:
+        seconds: How long to wait.
+    """
+    time.sleep(seconds)

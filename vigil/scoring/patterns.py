@@ -61,9 +61,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vigil.config_base import SuiteSettings
+from vigil.config_base import StrictModel, SuiteSettings
 from vigil.results import CheckResult, Severity, Status
 from vigil.scoring.windows import EMPTY_SCORE, Interval, WindowScore, overlaps, score_windows
 from vigil.synth.config import ANOMALY_KINDS, EVENT_KINDS, MetricName
@@ -89,6 +90,67 @@ LEAKING_METRICS: frozenset[str] = frozenset({"memory_bytes"})
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 assert set(EXPECTED_REPORTS) == set(ANOMALY_KINDS), "every anomaly kind needs its expectation"
+
+
+ConfigKey = Literal["workers", "cache_size", "learning_rate"]
+"""The keys of the target's ``POST /admin/config``."""
+
+
+class OptimizationRule(StrictModel):
+    """How one kind of recommendation becomes a configuration change, and what it must improve."""
+
+    action: str = Field(
+        pattern=r"^[a-z_]{1,64}$",
+        description="The recommendation action this rule acts on, e.g. scale_up.",
+    )
+    target_contains: str = Field(
+        default="",
+        max_length=128,
+        description="Only recommendations whose target metric contains this ('' = any).",
+    )
+    change: dict[ConfigKey, float] = Field(
+        min_length=1,
+        description="Added to the target's current /admin/config values (workers: 1 = one more).",
+    )
+    measure: Literal["p95_latency_ms", "error_rate"] = Field(
+        default="p95_latency_ms",
+        description="What the recommendation's promised effect is measured on (lower is better).",
+    )
+    min_improvement: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Relative decrease of the measure, median over rounds, that shows the effect.",
+    )
+
+
+class OptimizationConfig(StrictModel):
+    """Pattern -> recommendation -> configuration change -> verified effect."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Apply the top applicable recommendation and measure its effect (needs admin).",
+    )
+    rules: list[OptimizationRule] = Field(
+        default_factory=lambda: [
+            OptimizationRule(action="scale_up", change={"workers": 1}),
+        ],
+        min_length=1,
+        max_length=32,
+        description="Recommendation -> /admin/config change; the first rule that matches applies.",
+    )
+    rounds: int = Field(
+        default=3, ge=1, le=20, description="Short load rounds before and after the change each."
+    )
+    requests_per_round: int = Field(
+        default=100, ge=10, le=100_000, description="Sequential /predict requests per round."
+    )
+    round_timeout_s: float = Field(
+        default=20.0, gt=0.0, le=600.0, description="Most seconds one round may take."
+    )
+    settle_s: float = Field(
+        default=3.0, ge=0.0, le=300.0, description="Wait after applying the change (workers start)."
+    )
 
 
 class PatternsPartConfig(SuiteSettings):
@@ -150,6 +212,11 @@ class PatternsPartConfig(SuiteSettings):
         gt=0.0,
         le=600.0,
         description="Timeout of the analysis request (90 days of 11 metrics take seconds).",
+    )
+
+    optimization: OptimizationConfig = Field(
+        default_factory=OptimizationConfig,
+        description="Apply the top recommendation to the target and verify its promised effect.",
     )
 
     @model_validator(mode="after")
@@ -684,3 +751,92 @@ def pattern_checks(score: PatternScore, settings: PatternsPartConfig) -> list[Ch
 
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+# -- pattern -> optimization --------------------------------------------------------------------
+
+
+def select_optimization(
+    recommendations: Iterable[ReportedRecommendation], rules: Iterable[OptimizationRule]
+) -> tuple[ReportedRecommendation, OptimizationRule] | None:
+    """The target's first recommendation (in its own order: its top one) that a rule maps.
+
+    Args:
+        recommendations: The target's recommendations, as it ordered them.
+        rules: The mapping rules, first match wins.
+    """
+    rules = list(rules)
+    for recommendation in recommendations:
+        for rule in rules:
+            if rule.action == recommendation.action and rule.target_contains in (
+                recommendation.target
+            ):
+                return recommendation, rule
+    return None
+
+
+def planned_config(current: dict[str, float], rule: OptimizationRule) -> dict[str, float]:
+    """The /admin/config body that applies `rule` to the `current` configuration.
+
+    Args:
+        current: The target's configuration now (its /admin/config answer).
+        rule: The rule to apply.
+
+    Raises:
+        ValueError: When the target's configuration lacks a key the rule changes.
+    """
+    planned: dict[str, float] = {}
+    for key, delta in rule.change.items():
+        if key not in current:
+            raise ValueError(
+                f"the target's configuration has no {key!r} (it has {sorted(current)}); "
+                "change the optimization rule"
+            )
+        value = current[key] + delta
+        # Counts stay whole and workers at least one; the rate stays positive.
+        if key == "learning_rate":
+            planned[key] = max(value, 1e-9)
+        else:
+            planned[key] = max(1 if key == "workers" else 0, round(value))
+    return planned
+
+
+def judge_optimization(
+    recommendation: ReportedRecommendation,
+    rule: OptimizationRule,
+    applied: dict[str, float],
+    before: list[float],
+    after: list[float],
+) -> CheckResult:
+    """Whether the measure improved by the promised share after the change.
+
+    Args:
+        recommendation: The recommendation acted on.
+        rule: The rule that mapped it.
+        applied: The configuration change that was applied.
+        before: The measure per round before the change.
+        after: The measure per round after it.
+    """
+    name = "recommended_optimization_effect_measured"
+    change = ", ".join(f"{key} {value:g}" for key, value in applied.items())
+    subject = f"{recommendation.action} on {recommendation.target} -> {change}"
+    if not before or not after:
+        return CheckResult(
+            name=name,
+            status=Status.FAILED,
+            message=f"{subject}: no load round completed, so no effect was measured",
+        )
+    baseline, result = float(np.median(before)), float(np.median(after))
+    improvement = (baseline - result) / baseline if baseline > 0 else 0.0
+    passed = improvement >= rule.min_improvement
+    verdict = "shows" if passed else "does not show"
+    return CheckResult(
+        name=name,
+        status=Status.PASSED if passed else Status.FAILED,
+        message=(
+            f"{subject}: {rule.measure} {baseline:.4g} -> {result:.4g} (median of "
+            f"{len(before)} and {len(after)} rounds), {improvement:+.1%}; the promised effect "
+            f"({rule.min_improvement:.0%} better) {verdict}"
+        ),
+        measured={"before": baseline, "after": result, "improvement": improvement},
+    )

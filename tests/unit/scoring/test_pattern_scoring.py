@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from vigil.results import Status
 from vigil.scoring.patterns import (
+    OptimizationRule,
     PatternAnswer,
     PatternsPartConfig,
     ReportedAnomaly,
@@ -15,10 +17,13 @@ from vigil.scoring.patterns import (
     ReportedRecommendation,
     ReportedWindow,
     combine_accuracy,
+    judge_optimization,
     judge_recommendations,
+    planned_config,
     score_detections,
     score_patterns,
     score_seasonality,
+    select_optimization,
 )
 from vigil.synth.config import MetricsHistoryConfig
 from vigil.synth.metrics import CycleTruth, LabelledWindow, cycle_truth
@@ -217,3 +222,49 @@ def test_truth_of_metrics_not_sent_is_left_out() -> None:
         answer, LABELS, [], 0.05, PatternsPartConfig(), metrics=["latency_p95_ms"]
     )
     assert scored.pattern_recall == 1.0
+
+
+def test_the_top_recommendation_a_rule_maps_is_selected() -> None:
+    rules = [
+        OptimizationRule(action="scale_up", target_contains="cpu", change={"workers": 1}),
+        OptimizationRule(action="investigate", change={"cache_size": 100}),
+    ]
+    recommendations = [
+        rec("scale_up", "request_rate", hours=[13], days=[]),
+        rec("investigate", "error_rate", start=at(1)),
+        rec("scale_up", "cpu_utilization", hours=[13], days=[]),
+    ]
+    chosen, rule = select_optimization(recommendations, rules)
+    assert (chosen.action, chosen.target, rule.change) == (
+        "investigate",
+        "error_rate",
+        {"cache_size": 100},
+    )
+    assert select_optimization([recommendations[0]], rules[:1]) is None
+
+
+def test_planned_config_adds_the_change_and_keeps_counts_whole() -> None:
+    current = {"workers": 1.0, "cache_size": 1024.0, "learning_rate": 0.1}
+    assert planned_config(current, OptimizationRule(action="scale_up", change={"workers": 1})) == {
+        "workers": 2
+    }
+    down = OptimizationRule(action="scale_down", change={"workers": -5})
+    assert planned_config(current, down) == {"workers": 1}
+    with pytest.raises(ValueError, match="has no 'workers'"):
+        planned_config({"cache_size": 1.0}, down)
+
+
+def test_an_effect_that_never_shows_fails_with_the_numbers() -> None:
+    rule = OptimizationRule(action="scale_up", change={"workers": 1}, min_improvement=0.2)
+    recommendation = rec("scale_up", "request_rate", hours=[13], days=[])
+    unchanged = judge_optimization(
+        recommendation, rule, {"workers": 2}, [10.0, 11.0, 12.0], [11.0, 10.5, 12.5]
+    )
+    assert unchanged.status is Status.FAILED
+    assert "scale_up on request_rate -> workers 2" in unchanged.message
+    assert "p95_latency_ms 11 -> 11 " in unchanged.message
+    assert "(20% better) does not show" in unchanged.message
+    better = judge_optimization(recommendation, rule, {"workers": 2}, [10.0, 10.0], [5.0, 6.0])
+    assert better.status is Status.PASSED and better.measured["improvement"] == pytest.approx(0.45)
+    nothing = judge_optimization(recommendation, rule, {"workers": 2}, [], [1.0])
+    assert nothing.status is Status.FAILED and "no load round completed" in nothing.message
