@@ -241,7 +241,8 @@ def change_config(endpoint: TargetEndpoint, body: dict[str, float]) -> dict[str,
             f"POST /admin/config answered {response.status_code}: {response.text[:300]}",
             status_code=response.status_code,
         )
-    return {key: float(value) for key, value in response.json().items()}
+    # Values keep their JSON types: the target may refuse 1024.0 where it wants 1024.
+    return dict(response.json())
 
 
 @task(name="wait-for-change", cache_policy=NO_CACHE)

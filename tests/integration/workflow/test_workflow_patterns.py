@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.reference.conftest import ReferenceService, start_service, stop_service
-from vigil.config import HTTP_CAPABILITIES, StoreConfig
+from tests.integration.reference.conftest import (
+    ADMIN_TOKEN,
+    ReferenceService,
+    start_service,
+    stop_service,
+)
+from vigil.config import HTTP_CAPABILITIES, SecretSource, StoreConfig
 from vigil.results import Status, SuiteResult
 from vigil.run import SuiteRun
-from vigil.scoring.patterns import PatternsPartConfig
+from vigil.scoring.patterns import OptimizationConfig, OptimizationRule, PatternsPartConfig
 from vigil.store import open_store
 from vigil.targets.base import TargetEndpoint
 
@@ -34,7 +39,13 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ref
             stop_service(service)
 
 
-def run_part(service: ReferenceService, folder: Path, run_id: str) -> SuiteResult:
+def run_part(
+    service: ReferenceService,
+    folder: Path,
+    run_id: str,
+    settings: PatternsPartConfig | None = None,
+    admin_token: SecretSource | None = None,
+) -> SuiteResult:
     from flows.patterns import patterns
 
     store = StoreConfig(url=f"sqlite:///{folder / 'vigil.db'}")
@@ -50,9 +61,10 @@ def run_part(service: ReferenceService, folder: Path, run_id: str) -> SuiteResul
             kind="http",
             base_url=service.base_url,
             capabilities=HTTP_CAPABILITIES,
+            admin_token=admin_token,
         ),
     )
-    return patterns(run, PatternsPartConfig())
+    return patterns(run, settings or PatternsPartConfig())
 
 
 def check(result: SuiteResult, name: str):
@@ -122,3 +134,45 @@ def test_target_without_the_capability_is_not_applicable(
     result = patterns(run, PatternsPartConfig())
     assert result.status is Status.NOT_APPLICABLE
     assert "does not offer patterns" in result.checks[0].message
+
+
+def test_optimization_whose_promised_effect_never_shows_fails_and_is_undone(
+    prefect_harness: None,
+    services: dict[str, ReferenceService],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIGIL_TEST_PATTERNS_ADMIN_TOKEN", ADMIN_TOKEN)
+    service = services["analyze"]
+    before = service.client.post("/admin/config", json={}, headers=service.admin()).json()
+    # The cache holds recent predictions; growing it cannot halve the latency of fresh rows.
+    useless = OptimizationRule(action="scale_up", change={"cache_size": 1}, min_improvement=0.5)
+    settings = PatternsPartConfig(
+        optimization=OptimizationConfig(
+            enabled=True, rules=[useless], rounds=2, requests_per_round=30, settle_s=0.5
+        )
+    )
+    result = run_part(
+        service,
+        tmp_path,
+        "patterns-optimize",
+        settings,
+        SecretSource(env="VIGIL_TEST_PATTERNS_ADMIN_TOKEN"),
+    )
+    optimized = check(result, "recommended_optimization_effect_measured")
+    assert optimized.status is Status.FAILED, optimized.message
+    assert "scale_up on " in optimized.message
+    assert f"cache_size {before['cache_size'] + 1:g}" in optimized.message
+    assert "(50% better) does not show" in optimized.message
+    after = service.client.post("/admin/config", json={}, headers=service.admin()).json()
+    assert after == before
+
+
+def test_optimization_without_an_admin_token_is_not_applicable(
+    prefect_harness: None, services: dict[str, ReferenceService], tmp_path: Path
+) -> None:
+    settings = PatternsPartConfig(optimization=OptimizationConfig(enabled=True))
+    result = run_part(services["analyze"], tmp_path, "patterns-no-admin", settings)
+    optimized = check(result, "recommended_optimization_effect_measured")
+    assert optimized.status is Status.NOT_APPLICABLE
+    assert "no admin endpoint" in optimized.message
