@@ -26,7 +26,7 @@ from vigil.scoring.patterns import (
     select_optimization,
 )
 from vigil.synth.config import MetricsHistoryConfig
-from vigil.synth.metrics import CycleTruth, LabelledWindow, cycle_truth
+from vigil.synth.metrics import CycleTruth, LabelledWindow, cycle_truth, generate_metrics_history
 
 DAY = datetime(2026, 1, 12, tzinfo=UTC)  # a Monday
 
@@ -268,3 +268,18 @@ def test_an_effect_that_never_shows_fails_with_the_numbers() -> None:
     assert better.status is Status.PASSED and better.measured["improvement"] == pytest.approx(0.45)
     nothing = judge_optimization(recommendation, rule, {"workers": 2}, [], [1.0])
     assert nothing.status is Status.FAILED and "no load round completed" in nothing.message
+
+
+def test_cycle_truth_matches_the_generated_data() -> None:
+    from datetime import datetime as dt
+
+    config = MetricsHistoryConfig(days=14, start=dt(2026, 1, 7, 18, 0, tzinfo=UTC))
+    history = generate_metrics_history(config, seed=3)
+    frame = history.frame.set_index("timestamp")
+    hourly = frame["request_rate"].groupby(frame.index.hour).mean()
+    daily = next(c for c in history.cycles if c.metric == "request_rate" and c.period == "daily")
+    assert daily.peak_hour == int(hourly.idxmax())
+    assert daily.trough_hour == int(hourly.idxmin())
+    by_day = frame["request_rate"].groupby(frame.index.day_of_week).mean()
+    weekly = next(c for c in history.cycles if c.metric == "request_rate" and c.period == "weekly")
+    assert set(weekly.trough_days) == set(by_day.nsmallest(2).index)
