@@ -53,6 +53,13 @@ be off by ``time_tolerance_minutes``. No recommendation at all scores 0.
 :class:`PatternsPartConfig` (by default detection 0.4, seasonality 0.2,
 recommendations 0.4: detections and recommendations weigh the same, the
 seasonality is a smaller part of what is detected).
+
+**Pattern -> optimization** (optional, :class:`OptimizationConfig`): the target's
+first recommendation that a rule maps (its own order: its top one) becomes an
+``/admin/config`` change; short load rounds before and after it measure the
+rule's measure, and the promised effect counts as measured only when the median
+improved by the rule's share (:func:`judge_optimization`). The change is undone
+afterwards.
 """
 
 from __future__ import annotations
