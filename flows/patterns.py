@@ -123,13 +123,13 @@ def optimize(run: SuiteRun, answer: PatternAnswer, settings: PatternsPartConfig)
             message="no recommendation of the target maps to a configuration change",
         )
     recommendation, rule = selected
-    before = measure_load(run.endpoint, run.seed, optimization, rule.measure)
+    before = measure_load(run.endpoint, run.seed, optimization, rule.measure, phase=0)
     original = change_config(run.endpoint, {})
     planned = planned_config(original, rule)
     try:
         change_config(run.endpoint, planned)
         settle(optimization.settle_s)
-        after = measure_load(run.endpoint, run.seed, optimization, rule.measure)
+        after = measure_load(run.endpoint, run.seed, optimization, rule.measure, phase=1)
     except RunError as exc:
         return CheckResult(
             name=OPTIMIZATION_CHECK,

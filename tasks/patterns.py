@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -29,6 +30,8 @@ from vigil.targets.base import TargetEndpoint
 from vigil.targets.client import TargetClient
 
 ANALYZE_PATH = "/patterns/analyze"
+WARM_UP_REQUESTS = 10
+"""Untimed requests before a measurement (the first requests open connections)."""
 VALUE_DECIMALS = 6
 """Decimals sent per value: far below every metric's noise, and a third off the body's size."""
 
@@ -189,24 +192,33 @@ def metrics_to_send(settings: PatternsPartConfig) -> list[str]:
 
 @task(name="measure-predict-load", cache_policy=NO_CACHE, persist_result=False)
 def measure_load(
-    endpoint: TargetEndpoint, seed: int, settings: OptimizationConfig, measure: str
+    endpoint: TargetEndpoint, seed: int, settings: OptimizationConfig, measure: str, phase: int
 ) -> list[float]:
     """Short bounded rounds of sequential `POST /predict`; the measure of each round.
+
+    Every round sends rows never sent before (per phase and round), so that a
+    prediction cache cannot make a later phase look faster; a few untimed
+    requests warm the connection first.
 
     Args:
         endpoint: The started target.
         seed: Seed of the request rows.
         settings: Rounds, requests per round and the time bound of a round.
         measure: ``p95_latency_ms`` or ``error_rate``.
+        phase: 0 before the change, 1 after it (selects fresh rows).
     """
-    rows = contract.labelled_rows(seed, settings.requests_per_round)
+    per_round = settings.requests_per_round
+    rows = contract.labelled_rows(seed * 10 + phase, (settings.rounds + 1) * per_round)
     results: list[float] = []
     with TargetClient(endpoint) as client:
-        for _ in range(settings.rounds):
+        for row in rows[:WARM_UP_REQUESTS]:
+            with contextlib.suppress(TargetUnavailableError):
+                client.request("POST", "/predict", json={"features": row.features})
+        for number in range(1, settings.rounds + 1):
             latencies: list[float] = []
             errors = 0
             deadline = time.monotonic() + settings.round_timeout_s
-            for row in rows:
+            for row in rows[number * per_round : (number + 1) * per_round]:
                 if time.monotonic() > deadline:
                     break
                 started = time.perf_counter()
