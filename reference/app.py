@@ -44,7 +44,7 @@ from reference.api_models import (
     RollbackRequest,
 )
 from reference.incidents import parse_iso
-from reference.patterns import PatternRequest, PatternResponse
+from reference.patterns import PatternRequest, PatternResponse, decoys
 from reference.settings import MAX_WORKERS
 from reference.shared_state import ControlField, SlotField
 from reference.storage import iso_utc
@@ -371,9 +371,15 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
     @app.post("/patterns/analyze", response_model=PatternResponse, responses=ERROR_RESPONSES)
     async def patterns_analyze(body: PatternRequest) -> PatternResponse:
         """Detect patterns in metric series and recommend actions."""
+        # The broken modes answer in the same shapes, so only scoring can tell them apart.
+        analyzer = {
+            "analyze": patterns.analyze,
+            "none": decoys.nothing_found,
+            "random": decoys.random_findings,
+        }[settings.patterns_mode]
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(patterns.analyze, body), timeout=settings.pattern_timeout_s
+                asyncio.to_thread(analyzer, body), timeout=settings.pattern_timeout_s
             )
         except TimeoutError as exc:
             raise HTTPException(

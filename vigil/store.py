@@ -655,3 +655,51 @@ def load_evidence(store: Store, run_id: str, suite: str | None = None) -> list[L
             )
             for row in rows
         ]
+
+
+# --- pattern windows (the workflow suite's patterns part) -------------------------------------
+
+
+class PatternWindowRecord(VigilTable, table=True):
+    """One labelled or reported anomaly window of a pattern analysis, and how it was scored."""
+
+    __tablename__ = "pattern_windows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    side: str = Field(max_length=8, description="`truth` (the generator's) or `report` (target's).")
+    metric: str = Field(max_length=128)
+    kind: str = Field(max_length=64)
+    start: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    end: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    outcome: str = Field(
+        max_length=16,
+        description="truth: detected / missed / event; report: true / false / neutral.",
+    )
+
+
+def _record_pattern_windows(store: Store, run_id: str, windows: list[PatternWindowRecord]) -> None:
+    """Replace the run's labelled and reported pattern windows, in one transaction."""
+    with store._session() as session:
+        session.execute(sa.delete(PatternWindowRecord).where(PatternWindowRecord.run_id == run_id))
+        for window in windows:
+            window.run_id = run_id
+        session.add_all(windows)
+
+
+def _pattern_windows(store: Store, run_id: str) -> list[PatternWindowRecord]:
+    """The run's labelled and reported pattern windows, by start."""
+    with store._session() as session:
+        rows = session.exec(
+            select(PatternWindowRecord)
+            .where(PatternWindowRecord.run_id == run_id)
+            .order_by(PatternWindowRecord.start, PatternWindowRecord.id)
+        ).all()
+        for row in rows:
+            row.start, row.end = _as_utc(row.start), _as_utc(row.end)
+        return list(rows)
+
+
+# Kept with their table at the end of the module (the store's other methods are in the class).
+Store.record_pattern_windows = _record_pattern_windows  # type: ignore[attr-defined]
+Store.pattern_windows = _pattern_windows  # type: ignore[attr-defined]

@@ -45,3 +45,8 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     RESULTS_PATH.write_text(text)
+
+
+def fmt(value: float | None) -> str:
+    """A ratio for a table cell (n/a when undefined)."""
+    return "n/a" if value is None else f"{value:.2f}"

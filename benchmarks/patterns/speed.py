@@ -20,7 +20,7 @@ import time
 
 from benchmarks.patterns.results_file import machine_lines, write_section
 from reference.patterns import PatternRequest, analyze
-from reference.patterns.models import MAX_POINTS_PER_SERIES, MAX_SERIES
+from reference.patterns.models import MAX_POINTS_PER_SERIES, MAX_SERIES, MAX_TOTAL_POINTS
 from vigil.synth.config import MetricsHistoryConfig
 from vigil.synth.metrics import generate_metrics_history
 
@@ -32,10 +32,11 @@ SUBSETS: tuple[tuple[str, ...], ...] = (
 
 
 def _limit_row(repeats: int) -> str:
-    """Time the largest request the model accepts: 32 series of 200,000 points."""
-    days = -(-MAX_POINTS_PER_SERIES // 1440)
-    frame = generate_metrics_history(MetricsHistoryConfig(days=days), seed=2).frame
-    frame = frame.iloc[:MAX_POINTS_PER_SERIES]
+    """Time the largest request the model accepts: 32 series, 1,500,000 values in all."""
+    points = min(MAX_POINTS_PER_SERIES, MAX_TOTAL_POINTS // MAX_SERIES)
+    days = -(-points // 1440)
+    frame = generate_metrics_history(MetricsHistoryConfig(days=max(2, days)), seed=2).frame
+    frame = frame.iloc[:points]
     metrics = [column for column in frame.columns if column != "timestamp"]
     series = {
         f"{metrics[i % len(metrics)]}_{i}": frame[metrics[i % len(metrics)]].astype(float).tolist()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -89,6 +89,7 @@ def _patterns(
                 level_before=_finite(findings.to_units(shift.before)),
                 level_after=_finite(findings.to_units(shift.after)),
                 magnitude=_finite(magnitude),
+                holds_seconds=findings.shift_holds.get(fine_index),
             )
         )
     return patterns
@@ -101,6 +102,24 @@ def _daily_levels(findings: SeriesFindings) -> tuple[float, float] | None:
         return None
     return findings.to_units(float(daily.profile.max())), findings.to_units(
         float(daily.profile.min())
+    )
+
+
+DEMAND_MARGIN = timedelta(minutes=30)
+"""How far apart a metric's anomaly and a change in demand may be and still be one event."""
+
+
+def _explained_by(anomaly: Anomaly, demand: list[Anomaly]) -> bool:
+    """Whether a change in demand (requests, users) at the same time explains the anomaly.
+
+    CPU, memory, queues and latency follow the load: when the traffic surges or
+    falls away (a holiday), they move with it. Reported alone, such a move
+    would send someone to investigate a resource that only did its job; the
+    demand metric's own anomaly already tells the story.
+    """
+    return any(
+        anomaly.start <= change.end + DEMAND_MARGIN and change.start - DEMAND_MARGIN <= anomaly.end
+        for change in demand
     )
 
 
@@ -125,6 +144,7 @@ def analyze(request: PatternRequest) -> PatternResponse:
     patterns: list[Pattern] = []
     recommendations: list[Recommendation] = []
     notes: list[str] = []
+    analysed: list[tuple[str, SeriesFindings, list[Anomaly], list[Pattern]]] = []
     for name, values in aligned.values.items():
         findings = analyse_series(
             name, values, aligned.start_ns, aligned.step_ns, request.sensitivity
@@ -140,7 +160,18 @@ def analyze(request: PatternRequest) -> PatternResponse:
             )
             for found in findings.anomalies
         ]
-        series_patterns = _patterns(findings, aligned, slot_instant)
+        analysed.append(
+            (name, findings, series_anomalies, _patterns(findings, aligned, slot_instant))
+        )
+    demand = [
+        anomaly
+        for _, findings, series_anomalies, _ in analysed
+        if findings.role.is_load
+        for anomaly in series_anomalies
+    ]
+    for name, findings, series_anomalies, series_patterns in analysed:
+        if not findings.role.is_load:
+            series_anomalies = [a for a in series_anomalies if not _explained_by(a, demand)]
         anomalies.extend(series_anomalies)
         patterns.extend(series_patterns)
         recommendations.extend(
@@ -151,6 +182,7 @@ def analyze(request: PatternRequest) -> PatternResponse:
                 series_patterns,
                 data_end,
                 _daily_levels(findings),
+                findings.center,
             )
         )
     anomalies.sort(key=lambda anomaly: (anomaly.start, anomaly.metric))

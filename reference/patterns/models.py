@@ -335,6 +335,14 @@ class ChangePointPattern(BaseModel):
     magnitude: float = Field(
         ge=0.0, description="Size of the change in robust standard deviations of the noise."
     )
+    holds_seconds: float | None = Field(
+        default=None,
+        ge=0.0,
+        description=(
+            "How long the new level held before the metric came back over half of the change "
+            "(seen up to two days after the change; None when not measured)."
+        ),
+    )
 
 
 Pattern = Annotated[

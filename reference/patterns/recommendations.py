@@ -24,6 +24,34 @@ from reference.patterns.models import (
 
 MAX_PER_METRIC_AND_ACTION = 3
 """Most recommendations of one action for one metric (the strongest findings first)."""
+TRANSIENT_SHIFT_SECONDS = 24 * 3600
+"""A shift undone within this long was an episode that ended by itself (a surge, a holiday)."""
+
+
+RETURN_TO_NORMAL_SHARE = 1 / 3
+"""A shift that lands within this share of its departure from the typical level returned."""
+
+
+def _returns_to_normal(shift: ChangePointPattern, typical_level: float | None) -> bool:
+    """Whether a shift brought the metric from far off its typical level back close to it."""
+    if typical_level is None:
+        return False
+    away = abs(shift.level_before - typical_level)
+    return away > 0 and abs(shift.level_after - typical_level) <= RETURN_TO_NORMAL_SHARE * away
+
+
+def _is_transient(shift: ChangePointPattern, shifts: list[ChangePointPattern]) -> bool:
+    """Whether the opposite shifts of the metric within a day undo most of this one."""
+    change = shift.level_after - shift.level_before
+    undone = 0.0
+    for other in shifts:
+        gap = abs((other.at - shift.at).total_seconds())
+        if other is shift or gap > TRANSIENT_SHIFT_SECONDS:
+            continue
+        reverse = other.level_after - other.level_before
+        if change * reverse < 0:
+            undone += abs(reverse)
+    return undone >= 0.5 * abs(change)
 
 
 def _clock(moment: datetime) -> str:
@@ -224,6 +252,7 @@ def recommend(
     patterns: list[Pattern],
     data_end: datetime,
     daily_levels: tuple[float, float] | None,
+    typical_level: float | None = None,
 ) -> list[Recommendation]:
     """All recommendations for one metric.
 
@@ -234,6 +263,7 @@ def recommend(
         patterns: its patterns.
         data_end: the last instant of the data (open-ended actions start there).
         daily_levels: (peak, trough) level of its daily cycle in its units, if it has one.
+        typical_level: the metric's median over the span (a shift back to it ends an episode).
     """
     recommendations: list[Recommendation] = []
     daily = next((p for p in patterns if isinstance(p, DailySeasonalityPattern)), None)
@@ -243,10 +273,30 @@ def recommend(
     trend = next((p for p in patterns if isinstance(p, TrendPattern)), None)
     if trend is not None and (found := _trend_recommendation(metric, role, trend, data_end)):
         recommendations.append(found)
-    shifts = {p.at: p for p in patterns if isinstance(p, ChangePointPattern)}
+    shift_list = [p for p in patterns if isinstance(p, ChangePointPattern)]
+    shifts = {p.at: p for p in shift_list}
     per_action: dict[str, int] = {}
     for anomaly in sorted(anomalies, key=lambda a: a.score, reverse=True):
-        found = _anomaly_recommendation(metric, role, anomaly, shifts.get(anomaly.start))
+        shift = shifts.get(anomaly.start)
+        if shift is not None and _returns_to_normal(shift, typical_level):
+            # The shift ended an episode (the way back from a surge or a bad deploy): the
+            # episode's start is what to act on, not its end.
+            continue
+        held_briefly = (
+            shift is not None
+            and shift.holds_seconds is not None
+            and shift.holds_seconds < TRANSIENT_SHIFT_SECONDS
+        )
+        if (
+            shift is not None
+            and not role.is_failure_signal
+            and (held_briefly or _is_transient(shift, shift_list))
+        ):
+            # Demand or resource use that went back to its level within a day (a surge, a
+            # holiday) left nothing to act on; in errors, latency or model quality such an
+            # episode is still a deploy to roll back, so those are kept.
+            continue
+        found = _anomaly_recommendation(metric, role, anomaly, shift)
         if found is None or per_action.get(found.action, 0) >= MAX_PER_METRIC_AND_ACTION:
             continue
         per_action[found.action] = per_action.get(found.action, 0) + 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from reference.patterns.alignment import NANOS_PER_SECOND
 from reference.patterns.changes import (
@@ -67,6 +68,68 @@ RAMP_MIN_SECONDS = 6 * 3600
 """A gradual degradation must last this long."""
 MAX_RAMP_SHARE = 0.6
 """A ramp spanning more of the series than this is its trend, not a degradation episode."""
+HOLD_HORIZON_SECONDS = 2 * SECONDS_PER_DAY
+"""How far after a level shift the analysis looks for the level coming back."""
+HOLD_SMOOTHING_SECONDS = 2 * 3600
+"""Window of the rolling median through which a shift's return is watched."""
+DRIFT_SEGMENT_SECONDS = 3 * SECONDS_PER_DAY
+"""Segments between level shifts at least this long have their own steady drift removed."""
+DRIFT_MIN_RISE = 3.0
+"""A segment's steady drift counts when it rises this many coarse noise deviations in all."""
+DRIFT_FIT_POINTS = 240
+"""Most points a segment's drift line is fitted on (Theil-Sen is quadratic in the points)."""
+
+
+def hold_points(series: np.ndarray, shift: LevelShift, horizon: int, window: int) -> int:
+    """Coarse points the level after `shift` held before coming back over half of the step.
+
+    Args:
+        series: The deseasonalised coarse series.
+        shift: The shift (its index and the levels either side).
+        horizon: Most points to look at (the answer is at most this).
+        window: Points of the rolling median the level is watched through.
+    """
+    ahead = series[shift.index : shift.index + horizon]
+    if len(ahead) == 0:
+        return 0
+    middle = (shift.before + shift.after) / 2.0
+    direction = 1.0 if shift.after >= shift.before else -1.0
+    back = np.flatnonzero(direction * (rolling_median(ahead, window) - middle) < 0)
+    return int(back[0]) if len(back) else horizon
+
+
+def segment_drifts(
+    series: np.ndarray, bounds: list[int], min_points: int, min_rise: float
+) -> np.ndarray:
+    """The steady linear drift of each long segment between level shifts, zero-mean per segment.
+
+    A metric that climbs steadily between resets (memory leaking until the next
+    restart) does so as its normal behaviour: the climb is neither a cycle nor a
+    degradation episode. Removing each long segment's own Theil-Sen line lets
+    the cycles show and leaves episodes as departures from the line.
+
+    Args:
+        series: The coarse series with level shifts removed.
+        bounds: Segment boundaries (coarse indices, first 0, last ``len(series)``).
+        min_points: Shortest segment that gets a line.
+        min_rise: Smallest total rise of a line that is removed.
+    """
+    drifts = np.zeros(len(series))
+    if len(bounds) <= 2:
+        # Without a reset there is no sawtooth: a climb over the whole series is its trend
+        # (reported as such), and a late climb is a degradation episode.
+        return drifts
+    for start, stop in itertools.pairwise(bounds):
+        length = stop - start
+        if length < max(min_points, 8):
+            continue
+        stride = max(1, length // DRIFT_FIT_POINTS)
+        x = np.arange(0, length, stride, dtype=np.float64)
+        slope = float(stats.theilslopes(series[start:stop:stride], x)[0])
+        if not math.isfinite(slope) or abs(slope) * length < min_rise:
+            continue
+        drifts[start:stop] = slope * (np.arange(length) - (length - 1) / 2.0)
+    return drifts
 
 
 @dataclass(frozen=True)
@@ -77,6 +140,8 @@ class Thresholds:
     """|z| of an isolated spike or dip."""
     candidate: float
     """|z| of an excursion that may belong to an intermittent cluster."""
+    cluster: float
+    """Median |z| of the excursions of an intermittent cluster."""
     shift_coarse: float
     """Level change against the coarse noise."""
     shift_fine: float
@@ -91,15 +156,15 @@ class Thresholds:
 
 SENSITIVITY_THRESHOLDS: dict[Sensitivity, Thresholds] = {
     "low": Thresholds(
-        spike=7.0, candidate=5.0, shift_coarse=8.0, shift_fine=3.0, ramp_rise=5.0,
+        spike=7.0, candidate=5.0, cluster=6.0, shift_coarse=8.0, shift_fine=3.0, ramp_rise=5.0,
         ramp_p_value=1e-6, trend_p_value=1e-3,
     ),
     "medium": Thresholds(
-        spike=5.0, candidate=3.5, shift_coarse=6.0, shift_fine=2.0, ramp_rise=3.0,
+        spike=5.0, candidate=3.5, cluster=4.25, shift_coarse=6.0, shift_fine=2.0, ramp_rise=3.0,
         ramp_p_value=1e-4, trend_p_value=1e-2,
     ),
     "high": Thresholds(
-        spike=4.0, candidate=3.0, shift_coarse=4.0, shift_fine=1.5, ramp_rise=2.0,
+        spike=4.0, candidate=3.0, cluster=3.5, shift_coarse=4.0, shift_fine=1.5, ramp_rise=2.0,
         ramp_p_value=1e-3, trend_p_value=5e-2,
     ),
 }  # fmt: skip
@@ -132,6 +197,8 @@ class SeriesFindings:
     structure: SeasonalStructure = field(default_factory=lambda: SeasonalStructure(None, None))
     shifts: list[tuple[int, LevelShift, float]] = field(default_factory=list)
     """(fine index, shift, magnitude in fine sigmas)."""
+    shift_holds: dict[int, float] = field(default_factory=dict)
+    """Fine index of a shift -> seconds its new level held (capped at HOLD_HORIZON_SECONDS)."""
     ramps: list[Ramp] = field(default_factory=list)
     trend: Trend | None = None
     trend_significant: bool = False
@@ -369,12 +436,17 @@ def analyse_series(
         return structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts
 
     structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts = decompose(coarse)
+    drift_points = math.ceil(DRIFT_SEGMENT_SECONDS / coarse_step_seconds)
     if shifts:
-        # Big steps (a restart, an outage) swamp the autocorrelation of a
-        # weaker cycle: look for cycles again with the steps taken out.
-        steps = deseasonalised - remove_steps(deseasonalised, shifts)
+        # Big steps (a restart, an outage) and the steady climbs between them
+        # swamp the autocorrelation of a weaker cycle: look for cycles again
+        # with the steps and the climbs taken out.
+        unstepped = remove_steps(deseasonalised, shifts)
+        steps = deseasonalised - unstepped
+        bounds = [0, *[shift.index for shift in shifts], len(coarse)]
+        climbs = segment_drifts(unstepped, bounds, drift_points, DRIFT_MIN_RISE * coarse_sigma)
         structure, deseasonalised, coarse_sigma, seasonal, fine_sigma, shifts = decompose(
-            coarse - steps
+            coarse - steps - climbs
         )
     findings.structure = structure
 
@@ -388,6 +460,13 @@ def analyse_series(
             continue
         magnitude = abs(shift.after - shift.before) / fine_sigma
         findings.shifts.append((fine_index, shift, magnitude))
+        held = hold_points(
+            deseasonalised,
+            shift,
+            math.ceil(HOLD_HORIZON_SECONDS / coarse_step_seconds),
+            max(3, round(HOLD_SMOOTHING_SECONDS / coarse_step_seconds)),
+        )
+        findings.shift_holds[fine_index] = min(HOLD_HORIZON_SECONDS, held * coarse_step_seconds)
         fine_bounds.append(fine_index)
         kept_shifts.append(shift)
     shifts = kept_shifts
@@ -413,13 +492,22 @@ def analyse_series(
     z = side_scaled(residual, observed, spread_floor)
 
     drift = remove_steps(deseasonalised, shifts)
+    # Ramps are departures from each long segment's steady drift (see segment_drifts).
+    local_drift = drift - segment_drifts(
+        drift, coarse_bounds, drift_points, DRIFT_MIN_RISE * coarse_sigma
+    )
     day_points = max(5, round(per_day))
     ramp_windows = (
         [day_points, 4 * day_points] if len(coarse) >= 4 * per_day else [max(5, len(coarse) // 6)]
     )
     ramp_min = max(min(ramp_windows), math.ceil(RAMP_MIN_SECONDS / coarse_step_seconds))
     for ramp in find_ramps(
-        drift, coarse_sigma, ramp_windows, ramp_min, thresholds.ramp_rise, thresholds.ramp_p_value
+        local_drift,
+        coarse_sigma,
+        ramp_windows,
+        ramp_min,
+        thresholds.ramp_rise,
+        thresholds.ramp_p_value,
     ):
         # A ramp over most of the span is the series' trend, reported as such.
         local = ramp.end - ramp.start + 1 <= MAX_RAMP_SHARE * len(coarse)
@@ -485,7 +573,14 @@ def _anomalies(
     ]
     cluster_gap = max(3, math.ceil(CLUSTER_GAP_SECONDS / step_seconds))
     clusters, isolated = cluster_excursions(excursions, n, cluster_gap)
-    found.extend(_cluster_anomaly(cluster) for cluster in clusters if cluster.score > 0)
+    # A cluster of barely-over-the-bound excursions is what noise looks like once in a while
+    # over months of minutes; an intermittent failure's bursts are much taller. The members of
+    # a cluster too weak to report still face the spike test on their own.
+    for cluster in clusters:
+        if cluster.score >= thresholds.cluster:
+            found.append(_cluster_anomaly(cluster))
+        else:
+            isolated.extend(e for e in excursions if cluster.start <= e.start <= cluster.end)
     short_points = max(3, math.ceil(SHORT_EXCURSION_SECONDS / step_seconds))
     found.extend(
         _excursion_anomaly(excursion, short_points)

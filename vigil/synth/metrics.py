@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,105 @@ class LabelledWindow(BaseModel):
     kind: LabelKind = Field(description="The event or anomaly kind.")
 
 
+# Metrics that follow the traffic curve in proportion, so they carry its daily and weekly cycles
+# at full depth. Latency and memory follow it too, but weakly (a few per cent of their level),
+# so their cycles are neither promised nor ruled out.
+CYCLE_METRICS: tuple[str, ...] = (
+    "request_rate",
+    "cpu_utilization",
+    "queue_depth",
+    "active_users_light",
+    "active_users_moderate",
+    "active_users_heavy",
+)
+# Metrics built with no daily cycle (the error rate with no cycle at all): a daily cycle
+# reported on them is wrong.
+ACYCLIC_METRICS: dict[str, tuple[str, ...]] = {
+    "error_rate": ("daily", "weekly"),
+    "model_accuracy": ("daily",),
+}
+
+
+class CycleTruth(BaseModel):
+    """Ground truth of one metric's daily or weekly cycle, or that it has none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: MetricName = Field(description="The metric the truth is about.")
+    period: Literal["daily", "weekly"] = Field(description="Which cycle.")
+    present: bool = Field(description="Whether the generator built this cycle into the metric.")
+    peak_hour: int | None = Field(
+        default=None, ge=0, le=23, description="Daily: hour of day (UTC) of the highest level."
+    )
+    trough_hour: int | None = Field(
+        default=None, ge=0, le=23, description="Daily: hour of day (UTC) of the lowest level."
+    )
+    peak_days: tuple[int, ...] = Field(
+        default=(), description="Weekly: days of week (UTC, 0 = Monday) at the higher level."
+    )
+    trough_days: tuple[int, ...] = Field(
+        default=(), description="Weekly: days of week (UTC, 0 = Monday) at the lower level."
+    )
+
+
+def _daily_curve(hour: np.ndarray) -> np.ndarray:
+    """The shape of a day's traffic: a mid-afternoon peak with a morning shoulder, in [-1, 1]."""
+    return (
+        np.sin(2 * np.pi * (hour - 9.0) / 24.0) + 0.25 * np.sin(4 * np.pi * (hour - 7.0) / 24.0)
+    ) / 1.25
+
+
+def cycle_truth(config: MetricsHistoryConfig) -> list[CycleTruth]:
+    """The cycles `config` builds into the metrics, in UTC hours and weekdays.
+
+    The traffic curve runs on time since the history's start; this turns its
+    peak and trough into UTC hours of day and its weekend into UTC weekdays,
+    whatever the start's time of day.
+
+    Args:
+        config: The history's configuration.
+    """
+    start_seconds = config.start.hour * 3600 + config.start.minute * 60 + config.start.second
+    minutes = np.arange(24 * 60) / 60.0
+    curve = _daily_curve(minutes)
+    peak = int(((start_seconds / 3600 + minutes[int(np.argmax(curve))]) % 24) // 1)
+    trough = int(((start_seconds / 3600 + minutes[int(np.argmin(curve))]) % 24) // 1)
+    # One week of minutes: the generator's weekend flag against the UTC weekday of each minute.
+    offsets = np.arange(7 * 24 * 60) * 60
+    weekend = ((offsets // SECONDS_PER_DAY + config.start.weekday()) % 7) >= 5
+    calendar_day = (config.start.weekday() + (start_seconds + offsets) // SECONDS_PER_DAY) % 7
+    weekend_share = np.array([weekend[calendar_day == day].mean() for day in range(7)])
+    low_days = tuple(int(day) for day in np.flatnonzero(weekend_share > 0.5))
+    high_days = tuple(int(day) for day in np.flatnonzero(weekend_share <= 0.5))
+    if config.weekend_factor > 1.0:
+        low_days, high_days = high_days, low_days
+    daily = config.daily_amplitude > 0
+    weekly = config.weekend_factor != 1.0
+    truths: list[CycleTruth] = []
+    for metric in CYCLE_METRICS:
+        truths.append(
+            CycleTruth(
+                metric=metric,
+                period="daily",
+                present=daily,
+                peak_hour=peak if daily else None,
+                trough_hour=trough if daily else None,
+            )
+        )
+        truths.append(
+            CycleTruth(
+                metric=metric,
+                period="weekly",
+                present=weekly,
+                peak_days=high_days if weekly else (),
+                trough_days=low_days if weekly else (),
+            )
+        )
+    for metric, periods in ACYCLIC_METRICS.items():
+        truths.extend(CycleTruth(metric=metric, period=period, present=False) for period in periods)
+    return truths
+
+
 @dataclass(frozen=True)
 class MetricsHistory:
     """A generated metrics history: the samples, their labels and how they were made."""
@@ -87,6 +186,8 @@ class MetricsHistory:
     """Every injected event and anomaly, per metric it affects."""
     parameters: dict[str, Any] = field(default_factory=dict)
     """The seed and the full configuration, for the report."""
+    cycles: list[CycleTruth] = field(default_factory=list)
+    """The daily and weekly cycles the generator built in (and where it built none)."""
 
     def labels_frame(self) -> pd.DataFrame:
         """The labels as a DataFrame with columns metric, start, end, kind."""
@@ -170,9 +271,7 @@ def generate_metrics_history(config: MetricsHistoryConfig, seed: int) -> Metrics
     elapsed_days = offsets / SECONDS_PER_DAY
 
     # Traffic: a daily curve peaking mid-afternoon with a morning shoulder, lower weekends.
-    daily = (
-        np.sin(2 * np.pi * (hour - 9.0) / 24.0) + 0.25 * np.sin(4 * np.pi * (hour - 7.0) / 24.0)
-    ) / 1.25
+    daily = _daily_curve(hour)
     traffic = 1.0 + config.daily_amplitude * daily
     traffic *= np.where(weekday >= 5, config.weekend_factor, 1.0)
     traffic *= (1.0 + config.growth_per_30_days) ** (elapsed_days / 30.0)
@@ -283,7 +382,9 @@ def generate_metrics_history(config: MetricsHistoryConfig, seed: int) -> Metrics
         "resolved_holidays": holidays,
         "samples": samples,
     }
-    return MetricsHistory(frame=frame, labels=labels, parameters=parameters)
+    return MetricsHistory(
+        frame=frame, labels=labels, parameters=parameters, cycles=cycle_truth(config)
+    )
 
 
 def _labels(

@@ -1,8 +1,11 @@
-"""Window-level precision, recall and F1 of reported anomalies against labelled windows.
+"""Window-level precision, recall and F1 of reported windows against labelled windows.
 
-A labelled window counts as detected when any reported anomaly overlaps it; a
-reported anomaly is a false positive when it overlaps no labelled window.
-Intervals are closed: touching ends overlap.
+A labelled window counts as detected when any reported window overlaps it; a
+reported window is true when it overlaps a labelled window. Intervals are
+closed: touching ends overlap. Counting labels and reports separately (rather
+than one-to-one matching) means one long report covering two labels detects
+both, and two reports inside one label are both true: the question asked of a
+report is "did it point at something real", of a label "was it seen".
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ Interval = tuple[float, float]
 
 
 def overlaps(a: Interval, b: Interval) -> bool:
-    """Whether two closed intervals share at least one instant."""
+    """Whether two closed intervals share at least one instant.
+
+    Args:
+        a: One interval.
+        b: The other.
+    """
     return a[0] <= b[1] and b[0] <= a[1]
 
 
 @dataclass(frozen=True)
 class WindowScore:
-    """Counts behind window precision and recall."""
+    """Counts behind window precision and recall (they add up over series)."""
 
     labelled: int
     detected: int
@@ -54,13 +62,17 @@ class WindowScore:
         )
 
 
+EMPTY_SCORE = WindowScore(0, 0, 0, 0)
+"""The score of nothing labelled and nothing reported (the identity of ``+``)."""
+
+
 def score_windows(labels: list[Interval], reports: list[Interval]) -> WindowScore:
-    """Score reported anomaly windows against labelled windows of one series."""
+    """Score reported windows against the labelled windows of one series.
+
+    Args:
+        labels: The true windows.
+        reports: The reported windows.
+    """
     detected = sum(any(overlaps(label, report) for report in reports) for label in labels)
     true_reports = sum(any(overlaps(report, label) for label in labels) for report in reports)
     return WindowScore(len(labels), detected, len(reports), true_reports)
-
-
-def fmt(value: float | None) -> str:
-    """A ratio for a table cell (n/a when undefined)."""
-    return "n/a" if value is None else f"{value:.2f}"
