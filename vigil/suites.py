@@ -29,6 +29,7 @@ from vigil.errors import ConfigError
 from vigil.performance.settings import PerformanceSuiteConfig
 from vigil.results import SuiteResult
 from vigil.scoring.learning_settings import LearningPartConfig
+from vigil.scoring.patterns import PatternsPartConfig
 from vigil.synth.config import DataSuiteConfig
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -141,6 +142,27 @@ WORKFLOW_PARTS: dict[str, SuiteSpec] = _registry(
                 "accuracy",
                 "Difference between the target's /evaluation and vigil's own scoring.",
             ),
+        ),
+    ),
+    SuiteSpec(
+        name="patterns",
+        description="90 days of synthetic metrics sent to the target's pattern analysis; its "
+        "anomaly windows, seasonality and recommendations scored against the known truth.",
+        settings=PatternsPartConfig,
+        flow="flows.patterns:patterns",
+        measures=(
+            MeasureSpec(
+                "pattern_accuracy",
+                "ratio",
+                "Weighted mean of detection F1, seasonality accuracy and recommendation precision.",
+            ),
+            MeasureSpec("pattern_f1", "ratio", "F1 of detected against true anomaly windows."),
+            MeasureSpec("pattern_precision", "ratio", "Precision of the detected windows."),
+            MeasureSpec("pattern_recall", "ratio", "Recall of the true windows."),
+            MeasureSpec(
+                "seasonality_accuracy", "ratio", "Daily and weekly peaks found where they are."
+            ),
+            MeasureSpec("recommendation_precision", "ratio", "Recommendations the truth supports."),
         ),
     ),
 )
