@@ -23,6 +23,13 @@ from vigil.faults.container import (
 )
 from vigil.faults.hooks import ErrorSpikeFault
 from vigil.faults.journal import revert_journalled_faults
+from vigil.faults.network import (
+    NetworkBandwidthFault,
+    NetworkBlackholeFault,
+    NetworkLatencyFault,
+    NetworkRefuseFault,
+    NetworkResetFault,
+)
 from vigil.faults.process import (
     ProcessHangFault,
     ProcessKillFault,
@@ -39,6 +46,11 @@ FAULT_KINDS: dict[str, type[ActiveFault]] = {
     "container_stop": ContainerStopFault,
     "container_pause": ContainerPauseFault,
     "container_restart": ContainerRestartFault,
+    "network_latency": NetworkLatencyFault,
+    "network_bandwidth": NetworkBandwidthFault,
+    "network_reset": NetworkResetFault,
+    "network_blackhole": NetworkBlackholeFault,
+    "network_refuse": NetworkRefuseFault,
     "error_spike": ErrorSpikeFault,
 }
 
