@@ -21,7 +21,8 @@ from vigil.faults.container import (
     ContainerRestartFault,
     ContainerStopFault,
 )
-from vigil.faults.hooks import ErrorSpikeFault
+from vigil.faults.dependency import SqliteLockFault
+from vigil.faults.hooks import BadModelDeployFault, ErrorSpikeFault
 from vigil.faults.journal import revert_journalled_faults
 from vigil.faults.network import (
     NetworkBandwidthFault,
@@ -35,6 +36,12 @@ from vigil.faults.process import (
     ProcessKillFault,
     ProcessRestartFault,
     ProcessTerminateFault,
+)
+from vigil.faults.resource import (
+    CpuBurnFault,
+    DiskFillFault,
+    FdExhaustionFault,
+    MemoryBalloonFault,
 )
 
 FAULT_KINDS: dict[str, type[ActiveFault]] = {
@@ -52,6 +59,12 @@ FAULT_KINDS: dict[str, type[ActiveFault]] = {
     "network_blackhole": NetworkBlackholeFault,
     "network_refuse": NetworkRefuseFault,
     "error_spike": ErrorSpikeFault,
+    "bad_model_deploy": BadModelDeployFault,
+    "sqlite_lock": SqliteLockFault,
+    "cpu_burn": CpuBurnFault,
+    "memory_balloon": MemoryBalloonFault,
+    "disk_fill": DiskFillFault,
+    "fd_exhaustion": FdExhaustionFault,
 }
 
 

@@ -162,6 +162,19 @@ class ErrorSpikeConfig(_FaultBase):
     seconds: float = Field(default=10.0, gt=0, le=600, description="How long the hook lasts.")
 
 
+class BadModelDeployConfig(_FaultBase):
+    """Deploy a corrupt model through the admin API; rollback restores the previous version."""
+
+    kind: Literal["bad_model_deploy"] = "bad_model_deploy"
+
+
+class SqliteLockConfig(_FaultBase):
+    """Make the target's SQLite database unreachable: hold its exclusive write lock."""
+
+    kind: Literal["sqlite_lock"] = "sqlite_lock"
+    database: Path = Field(description="The target's SQLite file (it must exist).")
+
+
 class CpuBurnConfig(_FaultBase):
     """Busy-loop processes (children of vigil) that compete with the target for CPU."""
 
@@ -206,6 +219,8 @@ FaultConfig = Annotated[
     | NetworkBlackholeConfig
     | NetworkRefuseConfig
     | ErrorSpikeConfig
+    | BadModelDeployConfig
+    | SqliteLockConfig
     | CpuBurnConfig
     | MemoryBalloonConfig
     | DiskFillConfig

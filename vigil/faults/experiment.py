@@ -82,7 +82,7 @@ def capability_needed(config: FaultConfig) -> Capability | None:
         return Capability.PROCESS_CONTROL
     if config.kind.startswith("container_"):
         return Capability.CONTAINER_CONTROL
-    if config.kind == "error_spike":
+    if config.kind in ("error_spike", "bad_model_deploy"):
         return Capability.ADMIN
     return None
 
