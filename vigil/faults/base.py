@@ -106,6 +106,14 @@ class ActiveFault(ABC):
     def rollback_held(self) -> FaultEvidence:
         """Prove the rollback held (e.g. the process runs again, the target is healthy)."""
 
+    def persists(self) -> bool | None:
+        """Whether the fault is still in effect, when probes cannot tell (None: unknown).
+
+        A corrupt model still serves answers that look fine to a probe; such a fault
+        says here whether the target has undone it yet.
+        """
+        return None
+
     def journal_detail(self) -> dict[str, Any]:
         """What :meth:`revert_journalled` needs, beyond pids, container and proxy port."""
         return {}

@@ -289,6 +289,8 @@ class Observation:
     effect_detail: str
     healed_before_rollback: bool
     observed_s: float
+    cleared_at: datetime | None = None
+    """When the fault was seen undone, for faults probes cannot see (Active.persists)."""
 
 
 def observe_fault(session: ExperimentSession, fault: ActiveFault) -> Observation:
@@ -305,17 +307,25 @@ def observe_fault(session: ExperimentSession, fault: ActiveFault) -> Observation
     settle = session.settings.settle_s
     deadline = fault.injected_at + timedelta(seconds=fault.config.max_duration_s)
     healed = False
+    cleared_at: datetime | None = None
+    persists_checked = 0.0
     while datetime.now(UTC) < deadline and fault.rolled_back_at is None:
+        if cleared_at is None and time.monotonic() - persists_checked >= 0.2:
+            persists_checked = time.monotonic()
+            now = datetime.now(UTC)
+            if fault.persists() is False:
+                cleared_at = now
         samples = judged_samples(
             session.probes.samples(since=fault.injected_at),
             session.settings.steady_state.max_latency_ms,
         )
-        if self_healed_recovery(samples, fault.injected_at, settle, None) is not None:
+        back = self_healed_recovery(samples, fault.injected_at, settle, None)
+        if back is not None and (cleared_at is not None or fault.persists() is None):
             healed = True
             break
         time.sleep(_POLL_S)
     observed = (datetime.now(UTC) - fault.injected_at).total_seconds()
-    return Observation(evidence.ok, evidence.detail, healed, observed)
+    return Observation(evidence.ok, evidence.detail, healed, observed, cleared_at)
 
 
 def roll_back_fault(fault: ActiveFault) -> bool:
@@ -365,6 +375,8 @@ def verify_recovery(
         settle_s=settings.settle_s,
         max_latency_ms=settings.steady_state.max_latency_ms,
         rollback_at=rollback_at,
+        cleared_at=observation.cleared_at,
+        healed_before_rollback=observation.healed_before_rollback,
     )
     return timeline.model_copy(
         update={

@@ -101,6 +101,12 @@ class BadModelDeployFault(ActiveFault):
             active == self.deployed, f"serving {active} (deployed corrupt {self.deployed})"
         )
 
+    def persists(self) -> bool | None:
+        try:
+            return self._active() == self.deployed
+        except (TargetUnavailableError, TargetProtocolError):
+            return None
+
     def revert(self) -> bool:
         try:
             if self._active() != self.deployed:

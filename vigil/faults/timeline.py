@@ -5,7 +5,8 @@ The rule for a fault the target did not heal by itself
 An injection is *self-healed* when the probe stream shows the steady state
 restored -- every probe good (answered correctly, within the steady state's
 latency bound) for ``settle_s`` -- before vigil's rollback touched anything. Its
-time to recover is from the injection to the start of that good run.
+time to recover is from the injection to the answer of the first probe of that
+good run (the instant service was seen back; see :func:`answered_at`).
 
 If any injection was not self-healed (vigil's rollback had to restore the
 target, or nothing restored it), the run's ``mttr_s`` is not a mean at all: it
@@ -95,6 +96,21 @@ def judged_samples(samples: Sequence[ProbeSample], max_latency_ms: float) -> lis
     return judged
 
 
+def answered_at(samples: Sequence[ProbeSample], sent_at: datetime | None) -> datetime | None:
+    """When the probe sent at `sent_at` was answered: the instant service was seen back.
+
+    ``recovered_at`` finds the *send* instant of the first probe of the good run; a
+    probe sent just before the service came back but answered within the latency
+    bound would date the recovery up to that bound too early.
+    """
+    if sent_at is None:
+        return None
+    for sample in samples:
+        if sample.sent_at == sent_at and sample.latency_ms is not None:
+            return sent_at + timedelta(milliseconds=sample.latency_ms)
+    return sent_at
+
+
 def first_incident(
     incidents: Sequence[Incident], injected_at: datetime, before: datetime | None = None
 ) -> Incident | None:
@@ -135,6 +151,8 @@ def build_timeline(
     settle_s: float,
     max_latency_ms: float,
     rollback_at: datetime | None,
+    cleared_at: datetime | None = None,
+    healed_before_rollback: bool | None = None,
 ) -> InjectionTimeline:
     """The timeline of one injection from the probe stream and the target's incidents.
 
@@ -148,10 +166,20 @@ def build_timeline(
         settle_s: How long the steady state must hold to count as recovered.
         max_latency_ms: A slower good probe counts as failed.
         rollback_at: When vigil's rollback started, if it ran.
+        cleared_at: When the target undid a fault that probes cannot see (a corrupt
+            model); recovery is then no earlier than this.
+        healed_before_rollback: What the observation concluded, when it can see more than
+            the probes (False: not self-healed, whatever the probes say).
     """
     judged = [s for s in judged_samples(samples, max_latency_ms) if s.sent_at >= injected_at]
     incident = first_incident(incidents, injected_at, rollback_at)
-    healed_at = self_healed_recovery(judged, injected_at, settle_s, rollback_at)
+    healed_at = answered_at(
+        judged, self_healed_recovery(judged, injected_at, settle_s, rollback_at)
+    )
+    if healed_at is not None and cleared_at is not None:
+        healed_at = max(healed_at, cleared_at)
+    if healed_before_rollback is False and cleared_at is None and rollback_at is not None:
+        healed_at = None
     probe_failure = first_failure(judged, injected_at)
     if incident is not None:
         detected_at, detected_by = incident.detected_at, "target"
@@ -161,7 +189,7 @@ def build_timeline(
         detected_at, detected_by = None, None
     after_rollback = None
     if healed_at is None and rollback_at is not None:
-        after_rollback = recovered_at(judged, rollback_at, settle_s)
+        after_rollback = answered_at(judged, recovered_at(judged, rollback_at, settle_s))
     return InjectionTimeline(
         fault=fault,
         kind=kind,

@@ -27,7 +27,7 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def stream(pattern: str, step_s: float = 0.1, latency_ms: float = 5.0) -> list[ProbeSample]:
+def stream(pattern: str, step_s: float = 0.1, latency_ms: float = 0.0) -> list[ProbeSample]:
     """One probe per character: '+' good, '-' failed, 's' good but slow."""
     samples = []
     for index, char in enumerate(pattern):
@@ -64,6 +64,21 @@ def test_recovery_is_the_start_of_the_first_good_run_held_for_the_settle_time() 
     assert t.recovered_at == at(1.3)
     assert t.time_to_recover_s == pytest.approx(1.25)
     assert t.detected_by == "probe" and t.detected_at == at(0.1)
+
+
+def test_recovery_is_dated_by_the_answer_of_the_first_good_probe() -> None:
+    t = build_timeline(
+        fault="f",
+        kind="process_kill",
+        expected_kind=None,
+        injected_at=at(0.05),
+        samples=stream("+--" + "+" * 10, latency_ms=40.0),
+        incidents=[],
+        settle_s=0.5,
+        max_latency_ms=250,
+        rollback_at=None,
+    )
+    assert t.recovered_at == at(0.3) + timedelta(milliseconds=40)
 
 
 def test_slow_good_probes_count_as_failed() -> None:
