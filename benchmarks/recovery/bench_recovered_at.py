@@ -76,7 +76,7 @@ def main() -> None:
             "--log-level",
             "warning",
             *args.reference_flag,
-        ],  # fmt: skip
+        ],
         cwd=REPO,
         startup_timeout_s=120,
     )

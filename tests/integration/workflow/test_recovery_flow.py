@@ -114,3 +114,20 @@ def test_a_reference_that_never_heals_fails_mttr_saying_so(tmp_path: Path) -> No
     )
     assert outcome.status is CriterionStatus.FAILED
     assert "misses" in outcome.message
+
+
+def test_the_integration_self_healing_check_passes_a_healthy_reference_and_fails_a_frozen_one(
+    tmp_path: Path,
+) -> None:
+    from vigil.faults.checks import worker_crash_is_healed
+
+    with launched_reference(tmp_path / "healthy") as target:
+        check = worker_crash_is_healed(target.endpoint, target)
+    assert check.status is Status.PASSED, check.message
+    assert "diagnosed as worker_crash and healed (restart_worker)" in check.message
+    with launched_reference(tmp_path / "frozen", "--self-healing-enabled", "false") as target:
+        check = worker_crash_is_healed(target.endpoint, target, within_s=4)
+        assert target.main_process().is_running()
+    assert check.status is Status.FAILED
+    assert "was not healed within 4 s" in check.message
+    assert "vigil restarted the target" in check.message
