@@ -21,7 +21,7 @@ from tasks.recovery import (
     verify_recovery,
 )
 from vigil.config import Capability
-from vigil.errors import FaultRollbackError
+from vigil.errors import FaultRollbackError, TargetUnavailableError
 from vigil.faults.base import roll_back_all
 from vigil.faults.config import RecoveryPartConfig
 from vigil.faults.experiment import capability_needed
@@ -59,6 +59,7 @@ def recovery(run: SuiteRun, settings: RecoveryPartConfig) -> SuiteResult:
     skipped = [s.fault.name for s in scenario.faults if s not in applicable]
     timelines = []
     problems: list[str] = []
+    injection_errors: list[str] = []
     before = after = None
     lost: tuple[int | None, str] = (None, "not measured")
     with rollback_on_signals():
@@ -73,7 +74,11 @@ def recovery(run: SuiteRun, settings: RecoveryPartConfig) -> SuiteResult:
                         f"steady state missing before {scheduled.fault.name}: {steady.detail}"
                     )
                     break
-                fault = inject_fault(session, scheduled.fault)
+                try:
+                    fault = inject_fault(session, scheduled.fault)
+                except TargetUnavailableError as exc:
+                    injection_errors.append(f"{scheduled.fault.name}: {exc}")
+                    continue
                 try:
                     observation = observe_fault(session, fault)
                 finally:
@@ -98,6 +103,7 @@ def recovery(run: SuiteRun, settings: RecoveryPartConfig) -> SuiteResult:
         before=before,
         after=after,
         problems=problems,
+        injection_errors=injection_errors,
         skipped=skipped,
         incidents_offered=Capability.INCIDENTS in capabilities,
     )

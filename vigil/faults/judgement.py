@@ -222,6 +222,7 @@ def judge_recovery(
     before: EvaluationLevel | None,
     after: EvaluationLevel | None,
     problems: Sequence[str] = (),
+    injection_errors: Sequence[str] = (),
     skipped: Sequence[str] = (),
     incidents_offered: bool = True,
 ) -> SuiteResult:
@@ -235,11 +236,12 @@ def judge_recovery(
         before: The model's accuracy before the faults.
         after: The model's accuracy after recovery.
         problems: Steady-state failures met on the way (each fails the part).
+        injection_errors: Faults that could not be injected (an error of the run).
         skipped: Faults the target's capabilities did not allow.
         incidents_offered: Whether the target offers /incidents.
     """
     scores = score(timelines, settings.not_self_healed_mttr_s)
-    if not timelines and skipped and not problems:
+    if not timelines and skipped and not problems and not injection_errors:
         return SuiteResult(
             suite="workflow",
             checks=[
@@ -270,6 +272,14 @@ def judge_recovery(
                 name="steady_state_before_each_fault",
                 status=Status.FAILED,
                 message="; ".join(problems),
+            )
+        )
+    if injection_errors:
+        checks.append(
+            CheckResult(
+                name="faults_injected",
+                status=Status.ERROR,
+                message="could not inject: " + "; ".join(injection_errors),
             )
         )
     return SuiteResult(

@@ -176,3 +176,50 @@ def test_the_cap_must_exceed_the_budget_and_scenarios_reject_unknown_kinds() -> 
         )
     with pytest.raises(ValidationError, match="probe_interval_s"):
         RecoveryPartConfig(probe_interval_s=0.5)
+
+
+def test_the_part_is_not_applicable_when_the_target_allows_none_of_the_faults() -> None:
+    from vigil.faults.judgement import judge_recovery
+
+    result = judge_recovery(
+        [],
+        RecoveryPartConfig(),
+        scenario="component_failure",
+        lost=(None, "not measured"),
+        before=None,
+        after=None,
+        skipped=["worker_kill", "worker_hang"],
+    )
+    assert result.status is Status.NOT_APPLICABLE
+    assert result.measurements == []
+    assert "allows none of the scenario's faults: worker_kill, worker_hang" in (
+        result.checks[0].message
+    )
+
+
+def test_a_missing_steady_state_fails_the_part_and_names_the_fault() -> None:
+    from vigil.faults.experiment import EvaluationLevel
+    from vigil.faults.judgement import judge_recovery
+
+    healed = timeline("+--" + "+" * 10)
+    healed = healed.model_copy(update={"effect_proven": True, "effect_detail": "pid 1 exited"})
+    result = judge_recovery(
+        [healed],
+        RecoveryPartConfig(),
+        scenario="component_failure",
+        lost=(0, "fine"),
+        before=EvaluationLevel(0.8, 30),
+        after=EvaluationLevel(0.85, 90),
+        problems=["steady state missing before worker_hang: 3 of 10 probes good"],
+    )
+    checks = {c.name: c for c in result.checks}
+    assert result.status is Status.FAILED
+    assert checks["steady_state_before_each_fault"].status is Status.FAILED
+    assert "before worker_hang" in checks["steady_state_before_each_fault"].message
+    assert {m.name: m.unit for m in result.measurements} == {
+        "mttr_s": "s",
+        "mean_time_to_detect_s": "s",
+        "diagnosis_accuracy": "",
+        "self_healed_share": "",
+        "feedback_lost": "count",
+    }
