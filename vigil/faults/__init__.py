@@ -21,7 +21,7 @@ from vigil.faults.container import (
     ContainerRestartFault,
     ContainerStopFault,
 )
-from vigil.faults.dependency import SqliteLockFault
+from vigil.faults.dependency import DatabaseRefuseFault, SqliteLockFault
 from vigil.faults.hooks import BadModelDeployFault, ErrorSpikeFault
 from vigil.faults.journal import revert_journalled_faults
 from vigil.faults.network import (
@@ -61,6 +61,7 @@ FAULT_KINDS: dict[str, type[ActiveFault]] = {
     "error_spike": ErrorSpikeFault,
     "bad_model_deploy": BadModelDeployFault,
     "sqlite_lock": SqliteLockFault,
+    "database_refused": DatabaseRefuseFault,
     "cpu_burn": CpuBurnFault,
     "memory_balloon": MemoryBalloonFault,
     "disk_fill": DiskFillFault,

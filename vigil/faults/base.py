@@ -55,6 +55,8 @@ class FaultContext:
     """The live adapter (``vigil.targets.running_target``), for process and container faults."""
     proxy: Any = None
     """A started :class:`vigil.faults.proxy.FaultProxy`, for network faults."""
+    dependency_proxy: Any = None
+    """A started FaultProxy between the target and its database, for dependency outages."""
     store: Store | None = None
     run_id: str = ""
     recovery_timeout_s: float = 60.0

@@ -175,6 +175,16 @@ class SqliteLockConfig(_FaultBase):
     database: Path = Field(description="The target's SQLite file (it must exist).")
 
 
+class DatabaseRefuseConfig(_FaultBase):
+    """Refuse the target's database connections (PostgreSQL or any TCP database).
+
+    The target must reach its database through vigil's fault proxy (the experiment's
+    ``dependency_proxy``); the proxy then refuses new connections and resets open ones.
+    """
+
+    kind: Literal["database_refused"] = "database_refused"
+
+
 class CpuBurnConfig(_FaultBase):
     """Busy-loop processes (children of vigil) that compete with the target for CPU."""
 
@@ -221,6 +231,7 @@ FaultConfig = Annotated[
     | ErrorSpikeConfig
     | BadModelDeployConfig
     | SqliteLockConfig
+    | DatabaseRefuseConfig
     | CpuBurnConfig
     | MemoryBalloonConfig
     | DiskFillConfig

@@ -3,17 +3,22 @@
 SQLite: vigil holds the database's exclusive lock, as a stuck writer or a long
 migration would, so every write (and, in WAL mode, every checkpoint) of the target
 waits and times out. The lock lives in vigil's process: it ends with it.
+
+PostgreSQL (or any database over TCP): the target reaches its database through
+vigil's fault proxy, which refuses new connections and resets the open ones.
 """
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from pathlib import Path
 
-from vigil.errors import ConfigError, FaultRollbackError
+from vigil.errors import ConfigError, FaultRollbackError, TargetUnavailableError
 from vigil.faults.base import ActiveFault, FaultContext, FaultEvidence
-from vigil.faults.config import SqliteLockConfig
+from vigil.faults.config import DatabaseRefuseConfig, SqliteLockConfig
+from vigil.faults.proxy import FaultProxy, ProxyFault
 from vigil.store import ActiveFaultRecord
 
 
@@ -88,4 +93,65 @@ class SqliteLockFault(ActiveFault):
         )
 
 
-__all__ = ["SqliteLockFault"]
+class DatabaseRefuseFault(ActiveFault):
+    """The fault proxy between the target and its database refuses every connection."""
+
+    kind = "database_refused"
+    journalled = True
+
+    def __init__(self, config: DatabaseRefuseConfig, context: FaultContext) -> None:
+        super().__init__(config, context)
+        self.config: DatabaseRefuseConfig = config
+        self.proxy: FaultProxy | None = None
+
+    def prepare(self) -> None:
+        if not isinstance(self.context.dependency_proxy, FaultProxy):
+            raise TargetUnavailableError(
+                f"{self.name}: the target must reach its database through vigil's fault "
+                "proxy (dependency_proxy); none runs in this experiment"
+            )
+        self.proxy = self.context.dependency_proxy
+
+    def journal_detail(self) -> dict[str, int]:
+        assert self.proxy is not None
+        return {"database_proxy_port": self.proxy.port}
+
+    def apply(self) -> None:
+        assert self.proxy is not None
+        self.proxy.set_fault(ProxyFault(refuse=True))
+
+    def _connects(self) -> tuple[bool, str]:
+        assert self.proxy is not None
+        try:
+            with socket.create_connection((self.proxy.host, self.proxy.port), timeout=1.0):
+                return True, f"the database proxy on port {self.proxy.port} accepts connections"
+        except OSError as exc:
+            return False, f"the database proxy on port {self.proxy.port}: {exc}"
+
+    def effect(self) -> FaultEvidence:
+        connects, detail = self._connects()
+        return FaultEvidence(not connects, detail)
+
+    def revert(self) -> bool:
+        assert self.proxy is not None
+        acted = self.proxy.fault.active
+        self.proxy.clear()
+        return acted
+
+    def rollback_held(self) -> FaultEvidence:
+        connects, detail = self._connects()
+        if not connects:
+            return FaultEvidence(False, detail)
+        return self._target_healthy()
+
+    @classmethod
+    def revert_journalled(cls, entry: ActiveFaultRecord) -> str:
+        raise FaultRollbackError(
+            f"{entry.label}: target {entry.target_name!r} reached its database through vigil's "
+            f"fault proxy on port {entry.detail.get('database_proxy_port')}, which ended with "
+            "the vigil process that ran it; the target cannot reach its database until it is "
+            "restarted or pointed at the database directly"
+        )
+
+
+__all__ = ["DatabaseRefuseFault", "SqliteLockFault"]
