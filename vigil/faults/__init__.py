@@ -21,6 +21,7 @@ from vigil.faults.container import (
     ContainerRestartFault,
     ContainerStopFault,
 )
+from vigil.faults.data import InputDriftFault, PoisonedFeedbackFault
 from vigil.faults.dependency import DatabaseRefuseFault, SqliteLockFault
 from vigil.faults.hooks import BadModelDeployFault, ErrorSpikeFault
 from vigil.faults.journal import revert_journalled_faults
@@ -62,6 +63,8 @@ FAULT_KINDS: dict[str, type[ActiveFault]] = {
     "bad_model_deploy": BadModelDeployFault,
     "sqlite_lock": SqliteLockFault,
     "database_refused": DatabaseRefuseFault,
+    "poisoned_feedback": PoisonedFeedbackFault,
+    "input_drift": InputDriftFault,
     "cpu_burn": CpuBurnFault,
     "memory_balloon": MemoryBalloonFault,
     "disk_fill": DiskFillFault,

@@ -57,6 +57,8 @@ class FaultContext:
     """A started :class:`vigil.faults.proxy.FaultProxy`, for network faults."""
     dependency_proxy: Any = None
     """A started FaultProxy between the target and its database, for dependency outages."""
+    traffic: Any = None
+    """The experiment's :class:`vigil.faults.experiment.FeedbackTraffic`, for data faults."""
     store: Store | None = None
     run_id: str = ""
     recovery_timeout_s: float = 60.0

@@ -185,6 +185,22 @@ class DatabaseRefuseConfig(_FaultBase):
     kind: Literal["database_refused"] = "database_refused"
 
 
+class PoisonedFeedbackConfig(_FaultBase):
+    """The experiment's background traffic sends wrong labels at this rate."""
+
+    kind: Literal["poisoned_feedback"] = "poisoned_feedback"
+    rate: float = Field(default=0.5, gt=0, le=1, description="Share of labels inverted.")
+
+
+class InputDriftConfig(_FaultBase):
+    """The experiment's background traffic shifts every numeric feature by this much."""
+
+    kind: Literal["input_drift"] = "input_drift"
+    shift: float = Field(
+        default=5.0, ge=-1e6, le=1e6, description="Added to every numeric feature."
+    )
+
+
 class CpuBurnConfig(_FaultBase):
     """Busy-loop processes (children of vigil) that compete with the target for CPU."""
 
@@ -232,6 +248,8 @@ FaultConfig = Annotated[
     | BadModelDeployConfig
     | SqliteLockConfig
     | DatabaseRefuseConfig
+    | PoisonedFeedbackConfig
+    | InputDriftConfig
     | CpuBurnConfig
     | MemoryBalloonConfig
     | DiskFillConfig

@@ -16,6 +16,7 @@ context. Each phase is one function, so each can be one Prefect task:
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -101,6 +102,13 @@ class FeedbackTraffic:
         self.acknowledged = 0
         self.refused = 0
         self.failed = 0
+        self.label_flip_rate = 0.0
+        """Share of labels sent inverted (the poisoned_feedback fault sets it)."""
+        self.feature_shift = 0.0
+        """Added to every numeric feature (the input_drift fault sets it)."""
+        self.poisoned = 0
+        self.drifted = 0
+        self._random = random.Random(seed)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,13 +138,20 @@ class FeedbackTraffic:
                 self._stop.wait(max(0.0, start + (index + 1) * interval - time.monotonic()))
 
     def _pair(self, http: httpx.Client, row: LabelledRow) -> None:
+        features, label = row.features, row.label
+        if self.feature_shift:
+            features = {k: v + self.feature_shift for k, v in features.items()}
+            self.drifted += 1
+        if self.label_flip_rate and self._random.random() < self.label_flip_rate:
+            label = 1 - int(label)
+            self.poisoned += 1
         try:
-            answer = http.post("/predict", json={"features": row.features})
+            answer = http.post("/predict", json={"features": features})
             if answer.status_code != 200:
                 self.failed += 1
                 return
             request_id = answer.json()["request_id"]
-            ack = http.post("/feedback", json={"request_id": request_id, "label": row.label})
+            ack = http.post("/feedback", json={"request_id": request_id, "label": label})
         except (httpx.HTTPError, ValueError, KeyError):
             # A reset connection or a timeout: the label was never acknowledged, so it
             # is not owed; a retry would muddle the count.
@@ -191,6 +206,7 @@ class ExperimentSession:
             ),
         )
         self.traffic = FeedbackTraffic(self.context.endpoint, self.traffic_config, self.seed)
+        self.context.traffic = self.traffic
 
     @property
     def endpoint(self) -> TargetEndpoint:

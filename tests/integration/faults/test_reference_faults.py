@@ -25,7 +25,7 @@ from vigil.faults.config import (
     SqliteLockConfig,
     TrafficConfig,
 )
-from vigil.faults.experiment import ExperimentSession, run_scenario
+from vigil.faults.experiment import ExperimentSession, count_lost_feedback, run_scenario
 from vigil.faults.timeline import score
 from vigil.targets.client import TargetClient
 from vigil.targets.process import ProcessTarget
@@ -67,7 +67,8 @@ def test_an_error_spike_and_a_corrupt_deploy_are_diagnosed_and_healed(
     assert spike.self_healed and deploy.self_healed
     # The corrupt model answered probes fine: its recovery is when the target rolled it back.
     assert deploy.recovered_at is not None and deploy.target_recovered_at is not None
-    assert deploy.recovered_at >= deploy.target_recovered_at
+    assert abs((deploy.recovered_at - deploy.target_recovered_at).total_seconds()) < 0.5
+    assert deploy.time_to_recover_s is not None and deploy.time_to_recover_s > 1.0
     scores = score(timelines, 600)
     assert scores.diagnosis_accuracy == 1.0 and scores.mttr_s < 20
 
@@ -116,3 +117,31 @@ def test_the_registry_covers_every_configured_kind() -> None:
     kinds = {model.model_fields["kind"].default for model in union}
     assert kinds == set(FAULT_KINDS)
     assert all(FAULT_KINDS[k].kind == k for k in kinds)
+
+
+def test_poisoned_feedback_and_input_drift_reach_the_target_and_stop_on_rollback(
+    healing: ProcessTarget,
+) -> None:
+    from vigil.faults.config import InputDriftConfig, PoisonedFeedbackConfig
+
+    settings = RecoveryPartConfig()
+    context = FaultContext(endpoint=healing.endpoint, target=healing)
+    traffic = TrafficConfig(rate_per_s=40, max_pairs=2000)
+    with ExperimentSession(context, settings, traffic, seed=11) as session:
+        session.start_traffic()
+        time.sleep(2)  # some true labels first
+        poison = inject(PoisonedFeedbackConfig(rate=1.0, max_duration_s=30), context)
+        effect = poison.effect()
+        assert effect.ok, effect.detail
+        time.sleep(1.5)
+        assert poison.rollback() is True and poison.rollback_held().ok
+        flipped = session.traffic.poisoned
+        drift = inject(InputDriftConfig(shift=50.0, max_duration_s=30), context)
+        assert drift.effect().ok
+        assert drift.rollback() is True and drift.rollback_held().ok
+        time.sleep(0.5)
+        assert session.traffic.poisoned == flipped  # no label inverted after the rollback
+        assert flipped >= 10
+        lost, detail = count_lost_feedback(session)
+    # The target took every label, poisoned or not.
+    assert lost == 0, detail
