@@ -186,10 +186,14 @@ class ActiveFault(ABC):
                     self.rollback_acted = self.revert()
                 except FaultRollbackError as exc:
                     self.rollback_error = exc
-                except (TargetUnavailableError, OSError, psutil.Error) as exc:
+                except Exception as exc:
+                    # Whatever broke (the Docker SDK, HTTP, the OS), the fault may still be
+                    # active: say so as the one error a rollback raises.
                     self.rollback_error = FaultRollbackError(
-                        f"rollback of {self.name} ({self.kind}) failed: {exc}"
+                        f"rollback of {self.name} ({self.kind}) failed, the fault may still be "
+                        f"active: {type(exc).__name__}: {exc}"
                     )
+                    self.rollback_error.__cause__ = exc
                 if self.rollback_error is None:
                     self._clear_journal()
                 unregister_active(self)
