@@ -90,7 +90,7 @@ def recovery(run: SuiteRun, settings: RecoveryPartConfig) -> SuiteResult:
             after = measure_evaluation(session, run.seed + 2)
         finally:
             close_experiment(session)
-            leftover = roll_back_all()
+            leftover = session.roll_back_remaining()
             if leftover:
                 raise FaultRollbackError("; ".join(leftover))
     if skipped:

@@ -195,6 +195,8 @@ class ExperimentSession:
     probes: ProbeStream = field(init=False)
     traffic: FeedbackTraffic = field(init=False)
     feedback_count_before: int | None = None
+    faults: list[ActiveFault] = field(default_factory=list)
+    """Every fault injected in this experiment, for :meth:`roll_back_remaining`."""
 
     def __post_init__(self) -> None:
         self.probes = ProbeStream(
@@ -229,6 +231,20 @@ class ExperimentSession:
         """Stop the traffic and the probes."""
         self.traffic.stop()
         self.probes.stop()
+
+    def roll_back_remaining(self) -> list[str]:
+        """Roll back this experiment's faults still active; return what could not be undone.
+
+        Only this experiment's: other faults of the process (another flow's) are not
+        its business.
+        """
+        problems = []
+        for fault in reversed(self.faults):
+            try:
+                fault.rollback()
+            except FaultRollbackError as exc:
+                problems.append(str(exc))
+        return problems
 
     def start_traffic(self) -> None:
         """Note the feedback count, then start the background traffic."""
@@ -294,7 +310,9 @@ def inject_fault(session: ExperimentSession, config: FaultConfig) -> ActiveFault
     """
     from vigil.faults import inject
 
-    return inject(effective_fault(config, session.settings), session.context)
+    fault = inject(effective_fault(config, session.settings), session.context)
+    session.faults.append(fault)
+    return fault
 
 
 @dataclass
