@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from vigil.faults.config import RecoveryPartConfig
@@ -199,6 +200,9 @@ def measurements(scores: RecoveryScores, lost: int | None, scenario: str) -> lis
     context: dict[str, float | str] = {"scenario": scenario, "injections": scores.injections}
     if scores.not_self_healed:
         context["not_self_healed"] = ", ".join(scores.not_self_healed)
+    if scores.confusion:
+        # expected kind -> diagnosed kind -> count, for the report's confusion matrix.
+        context["confusion"] = json.dumps(scores.confusion, sort_keys=True)
     values = [
         ("mttr_s", scores.mttr_s, "s"),
         ("mean_time_to_detect_s", scores.mean_time_to_detect_s, "s"),
