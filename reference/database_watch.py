@@ -196,6 +196,14 @@ class DatabaseWatch:
                 parent_accuracy,
             )
             return
+        if not self.settings.self_healing_enabled:
+            logger.warning(
+                "model %s regressed (%.3f vs %.3f); self-healing is disabled, not rolled back",
+                version.name,
+                accuracy,
+                parent_accuracy,
+            )
+            return
         incident = self.supervisor.record(
             "model_regression",
             "rollback_model",

@@ -88,6 +88,7 @@ class Supervisor:
         self._unmirrored: list[dict[str, Any]] = []
         self._mirror_lock = threading.Lock()
         self._restart_times: dict[int, deque[float]] = {}
+        self._left_alone: set[tuple[int, str]] = set()
         self.socket = self._bind()
 
     def _bind(self) -> socket.socket:
@@ -275,6 +276,18 @@ class Supervisor:
         kill: bool,
     ) -> None:
         """Record the incident, replace the worker, and close the incident once it is ready."""
+        if not self.settings.self_healing_enabled:
+            # Switched off on purpose: the broken worker stays as it is, so a validator
+            # can show that it judges a service that never heals as failed.
+            if (handle.pid, kind) not in self._left_alone:
+                self._left_alone.add((handle.pid, kind))
+                logger.warning(
+                    "%s in worker %d: %s; self-healing is disabled, nothing done",
+                    kind,
+                    handle.slot,
+                    evidence,
+                )
+            return
         logger.warning("%s in worker %d: %s -> %s", kind, handle.slot, evidence, action)
         incident = self.record(kind, action, evidence)
         self._terminate(handle, graceful=not kill)

@@ -456,6 +456,29 @@ class Store:
                     setattr(row, name, _as_utc(getattr(row, name)))
             return list(rows)
 
+    # --- the journal of active faults (see ActiveFaultRecord) ------------------------------------
+
+    def journal_fault(self, record: ActiveFaultRecord) -> None:
+        """Note a fault as active before it is applied, so a later vigil can revert it."""
+        with self._session() as session:
+            session.merge(record)
+
+    def clear_fault(self, fault_id: str) -> None:
+        """Forget a fault once its rollback held."""
+        with self._session() as session:
+            session.execute(sa.delete(ActiveFaultRecord).where(ActiveFaultRecord.id == fault_id))
+
+    def active_faults(self) -> list[ActiveFaultRecord]:
+        """Faults applied and not yet reverted, oldest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(ActiveFaultRecord).order_by(ActiveFaultRecord.started_at)
+            ).all()
+            for row in rows:
+                row.started_at = _as_utc(row.started_at)
+                row.expires_at = _as_utc(row.expires_at)
+            return list(rows)
+
 
 def _normalised(record: RunRecord) -> RunRecord:
     """Give a loaded run its types back: UTC instants, enum statuses."""
@@ -703,3 +726,33 @@ def _pattern_windows(store: Store, run_id: str) -> list[PatternWindowRecord]:
 # Kept with their table at the end of the module (the store's other methods are in the class).
 Store.record_pattern_windows = _record_pattern_windows  # type: ignore[attr-defined]
 Store.pattern_windows = _pattern_windows  # type: ignore[attr-defined]
+
+
+class ActiveFaultRecord(VigilTable, table=True):
+    """A fault vigil applied and has not reverted yet: what a later vigil needs to revert it.
+
+    Written before the fault is applied and deleted once its rollback held, so a
+    row left behind means the vigil process that applied it died (or could not
+    revert it). Not tied to the runs table: the journal must work even when the run
+    record was never written.
+    """
+
+    __tablename__ = "active_faults"
+
+    id: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(default="", max_length=64, index=True)
+    kind: str = Field(max_length=64)
+    label: str = Field(default="", max_length=64)
+    target_name: str = Field(default="", max_length=64)
+    host: str = Field(default="", max_length=255)
+    owner_pid: int = 0
+    """The vigil process that applied the fault."""
+    owner_started_at: float = 0.0
+    """Its creation time (epoch seconds), so a reused pid is not mistaken for it."""
+    pids: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+    """Processes the fault touched: ``{"pid", "create_time"}``."""
+    container_id: str | None = Field(default=None, max_length=128)
+    proxy_port: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
