@@ -15,7 +15,7 @@ from prefect.states import Failed, State
 from pydantic import BaseModel
 
 from flows.criteria import criteria
-from tasks.bookkeeping import begin_run, mark_run_interrupted
+from tasks.bookkeeping import begin_run, mark_run_interrupted, revert_abandoned_faults
 from tasks.secrets import resolve_secrets
 from tasks.target import start_target, stop_target
 from vigil.config import VigilConfig, load_config
@@ -72,6 +72,7 @@ def validate(
     error: str | None = None
     target = None
     try:
+        revert_abandoned_faults(run)
         target = start_target(config.target, config.work_dir / "targets" / run_id)
         suite_run = SuiteRun(
             **run.model_dump(),

@@ -66,3 +66,21 @@ def mark_run_interrupted(run: RunRef, reason: str) -> None:
     open_store(run.store).finish_run(
         run.run_id, status=RunStatus.INCOMPLETE, verdict=None, error=reason
     )
+
+
+@task(name="revert-abandoned-faults", cache_policy=NO_CACHE, persist_result=False)
+def revert_abandoned_faults(run: RunRef) -> list[str]:
+    """Revert every fault a vigil process that died left active (from the store's journal).
+
+    Args:
+        run: The run about to start (its store holds the journal).
+
+    Raises:
+        FaultRollbackError: a fault could not be reverted; the run must not go on.
+    """
+    from vigil.faults import revert_journalled_faults
+
+    reverted = revert_journalled_faults(open_store(run.store))
+    for line in reverted:
+        get_run_logger().warning("Reverted a fault left by an earlier vigil: %s", line)
+    return reverted

@@ -26,6 +26,7 @@ from pydantic import Field, create_model
 
 from vigil.config_base import SuiteSettings
 from vigil.errors import ConfigError
+from vigil.faults.config import RecoveryPartConfig
 from vigil.performance.settings import PerformanceSuiteConfig
 from vigil.results import SuiteResult
 from vigil.scoring.learning_settings import LearningPartConfig
@@ -163,6 +164,27 @@ WORKFLOW_PARTS: dict[str, SuiteSpec] = _registry(
                 "seasonality_accuracy", "ratio", "Daily and weekly peaks found where they are."
             ),
             MeasureSpec("recommendation_precision", "ratio", "Recommendations the truth supports."),
+        ),
+    ),
+    SuiteSpec(
+        name="recovery",
+        description="Faults of known kind and instant injected in the Chaos Toolkit shape; "
+        "detection, diagnosis and recovery timed against that truth (MTTR).",
+        settings=RecoveryPartConfig,
+        flow="flows.recovery:recovery",
+        measures=(
+            MeasureSpec(
+                "mttr_s",
+                "s",
+                "Mean time from injection to verified recovery; a fault the system did not "
+                "heal by itself counts at the configured cap.",
+            ),
+            MeasureSpec("mean_time_to_detect_s", "s", "Mean time from injection to detection."),
+            MeasureSpec(
+                "diagnosis_accuracy", "", "Share of injections diagnosed as the expected kind."
+            ),
+            MeasureSpec("self_healed_share", "", "Share of injections healed without vigil."),
+            MeasureSpec("feedback_lost", "count", "Acknowledged labels missing after recovery."),
         ),
     ),
 )
