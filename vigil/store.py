@@ -500,3 +500,95 @@ def open_store(config: StoreConfig) -> Store:
         if store is None:
             store = _OPEN_STORES[url] = Store.open(url)
     return store
+
+
+# --- readiness drills and their probe timeline -------------------------------------------------
+# Kept together at the end of the module so the readiness suite's tables and methods stay
+# one self-contained block; the methods are attached to Store below.
+
+
+class DrillRecord(SQLModel, table=True):
+    """One readiness drill (deploy, rollback, backup/restore, security) and its evidence."""
+
+    __tablename__ = "readiness_drills"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    drill: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    excluded_from_availability: bool = False
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+
+
+class ProbeSeriesRecord(SQLModel, table=True):
+    """Probe counts of one second of a run's probe stream (the deploy timeline)."""
+
+    __tablename__ = "probe_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
+    second: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    sent: int
+    good: int
+    failed: int
+    max_latency_ms: float | None = None
+
+
+def _record_drills(self: Store, run_id: str, drills: list[DrillRecord]) -> None:
+    """Replace the run's drills with `drills`, in one transaction."""
+    with self._session() as session:
+        session.execute(sa.delete(DrillRecord).where(DrillRecord.run_id == run_id))
+        for drill in drills:
+            drill.run_id = run_id
+        session.add_all(drills)
+
+
+def _drills(self: Store, run_id: str) -> list[DrillRecord]:
+    """The run's drills, in the order they started."""
+    with self._session() as session:
+        rows = session.exec(
+            select(DrillRecord)
+            .where(DrillRecord.run_id == run_id)
+            .order_by(DrillRecord.started_at, DrillRecord.id)
+        ).all()
+    for row in rows:
+        row.started_at = _as_utc(row.started_at)
+        row.finished_at = _as_utc(row.finished_at)
+    return list(rows)
+
+
+def _record_probe_series(
+    self: Store, run_id: str, suite: str, points: list[ProbeSeriesRecord]
+) -> None:
+    """Replace the suite's probe series for the run with `points`, in one transaction."""
+    with self._session() as session:
+        session.execute(
+            sa.delete(ProbeSeriesRecord).where(
+                ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite
+            )
+        )
+        for point in points:
+            point.run_id, point.suite = run_id, suite
+        session.add_all(points)
+
+
+def _probe_series(self: Store, run_id: str, suite: str = "readiness") -> list[ProbeSeriesRecord]:
+    """The suite's probe counts per second, oldest first."""
+    with self._session() as session:
+        rows = session.exec(
+            select(ProbeSeriesRecord)
+            .where(ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite)
+            .order_by(ProbeSeriesRecord.second)
+        ).all()
+    for row in rows:
+        row.second = _as_utc(row.second)
+    return list(rows)
+
+
+Store.record_drills = _record_drills  # type: ignore[attr-defined]
+Store.drills = _drills  # type: ignore[attr-defined]
+Store.record_probe_series = _record_probe_series  # type: ignore[attr-defined]
+Store.probe_series = _probe_series  # type: ignore[attr-defined]

@@ -1,0 +1,330 @@
+"""Steps of the readiness suite: the probe stream, the drills, their judgement and record."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+
+from vigil.contract import labelled_rows
+from vigil.observe import drills, security
+from vigil.observe.probes import ProbeConfig, ProbeSample, ProbeStream
+from vigil.readiness.config import DeployDrillConfig, ReadinessSuiteConfig
+from vigil.readiness.evidence import DeployAttempt, RestoreObservation, SecurityObservation
+from vigil.readiness.judgements import (
+    judge_availability,
+    judge_broken_deploy,
+    judge_good_deploy,
+    judge_restore,
+    judge_security,
+)
+from vigil.readiness.plan import not_applicable
+from vigil.readiness.timeline import per_second
+from vigil.results import CheckResult, Measurement
+from vigil.run import SuiteRun
+from vigil.scoring.availability import Window
+from vigil.store import DrillRecord, ProbeSeriesRecord, open_store
+from vigil.targets import running_target
+from vigil.targets.base import TargetEndpoint
+from vigil.targets.client import TargetClient
+
+GATE_SEED_OFFSET = 1
+"""The gate set is drawn apart from the training rows, so the gate judges generalisation."""
+LATER_SEED_OFFSET = 2
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The run logger, or the module's when a step's logic is called directly (``.fn()``)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+@task(name="start-probes", cache_policy=NO_CACHE, persist_result=False)
+def start_probes(endpoint: TargetEndpoint, config: ProbeConfig) -> ProbeStream:
+    """Start the probe stream that runs for the whole suite.
+
+    Args:
+        endpoint: The target.
+        config: Probe interval, timeout and bounds.
+    """
+    stream = ProbeStream(endpoint, config)
+    stream.start()
+    return stream
+
+
+@task(name="stop-probes", cache_policy=NO_CACHE, persist_result=False)
+def stop_probes(stream: ProbeStream) -> list[ProbeSample]:
+    """Stop the probe stream and return its samples.
+
+    Args:
+        stream: The stream start_probes started.
+    """
+    stream.stop()
+    samples = stream.samples()
+    _logger().info(
+        "Probe stream: %d probes, %d failed", len(samples), sum(not s.ok for s in samples)
+    )
+    return samples
+
+
+@task(name="train-model", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=300)
+def train_model(endpoint: TargetEndpoint, seed: int, count: int, timeout_s: float) -> int:
+    """Teach the model `count` labelled rows, so that a broken model is told by its answers.
+
+    Args:
+        endpoint: The target.
+        seed: Seed of the labelled rows.
+        count: How many rows.
+        timeout_s: Timeout of each request.
+    """
+    with TargetClient(endpoint, timeout_s=timeout_s) as client:
+        return drills.train(client, labelled_rows(seed, count))
+
+
+@task(name="drill-model-deploy", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=300)
+def drill_model_deploy(
+    endpoint: TargetEndpoint, seed: int, config: DeployDrillConfig, broken: bool, timeout_s: float
+) -> DeployAttempt:
+    """Deploy a model version behind the health gate; a gate failure rolls it back.
+
+    Args:
+        endpoint: The target.
+        seed: The run's seed (the gate set is drawn from it).
+        config: Gate bounds.
+        broken: Deploy a deliberately broken model.
+        timeout_s: Timeout of each request.
+    """
+    rows = labelled_rows(seed + GATE_SEED_OFFSET, config.gate_rows)
+    with TargetClient(endpoint, timeout_s=timeout_s) as client:
+        attempt = drills.deploy_model(client, rows, config, broken=broken)
+    _logger().info(
+        "Model deploy (broken=%s) of %s: gate %s, serving %s after",
+        broken,
+        attempt.version,
+        "passed" if attempt.gate and attempt.gate.passed else "failed",
+        attempt.serving_after,
+    )
+    return attempt
+
+
+@task(name="drill-restore", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=900)
+def drill_restore(run: SuiteRun, settings: ReadinessSuiteConfig) -> RestoreObservation:
+    """Back up, destroy the target's data, restore, verify, and offer a truncated backup.
+
+    Args:
+        run: The run (its target must have been started by this process).
+        settings: The suite's settings.
+    """
+    target = running_target(run.endpoint)
+    gate = labelled_rows(run.seed + GATE_SEED_OFFSET, settings.deploy.gate_rows)
+    later = labelled_rows(run.seed + LATER_SEED_OFFSET, settings.restore.writes_after_backup)
+    with (
+        TargetClient(run.endpoint, timeout_s=settings.request_timeout_s) as client,
+        tempfile.TemporaryDirectory(prefix="vigil-vault-") as vault,
+    ):
+        seen = drills.run_restore_drill(target, client, gate, later, settings.restore, Path(vault))
+    _logger().info(
+        "Restore drill: backup %s, restored at %s, truncated copy answered %s",
+        seen.backup_id,
+        seen.restored_at,
+        seen.corrupt_status,
+    )
+    return seen
+
+
+@task(name="drill-security", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=300)
+def drill_security(run: SuiteRun, settings: ReadinessSuiteConfig) -> SecurityObservation:
+    """Bad tokens, the timing test, bad input, generated requests, and the secret scan.
+
+    Args:
+        run: The run (its report folder and the target's log are scanned).
+        settings: The suite's settings.
+    """
+    logs: list[Path] = []
+    try:
+        log_path = getattr(running_target(run.endpoint), "log_path", None)
+        if log_path is not None:
+            logs.append(Path(log_path))
+    except Exception:
+        pass
+    return security.run_security_drill(
+        run.endpoint,
+        settings.security,
+        log_files=logs,
+        report_dir=run.report_dir,
+        seed=run.seed,
+        env=dict(os.environ),
+    )
+
+
+@task(name="judge-readiness", cache_policy=NO_CACHE, persist_result=False)
+def judge_readiness(
+    endpoint: TargetEndpoint,
+    samples: list[ProbeSample],
+    deploys: list[DeployAttempt],
+    restore: RestoreObservation | None,
+    secured: SecurityObservation | None,
+    settings: ReadinessSuiteConfig,
+) -> tuple[list[CheckResult], list[Measurement]]:
+    """Judge every drill and the probe stream into checks and measures.
+
+    Args:
+        endpoint: The target (for its capabilities).
+        samples: The probe stream's samples.
+        deploys: The deploy attempts, in order.
+        restore: The restore drill's observation, if it ran.
+        secured: The security drill's observation, if it ran.
+        settings: The suite's settings (bounds).
+    """
+    checks: list[CheckResult] = list(not_applicable(endpoint.capabilities, settings))
+    measures: list[Measurement] = []
+    for attempt in deploys:
+        prefix = "" if attempt.kind == "model" else "version_"
+        judged = (
+            judge_broken_deploy(attempt, prefix)
+            if attempt.broken
+            else judge_good_deploy(attempt, samples, prefix)
+        )
+        checks += judged[0]
+        measures += judged[1]
+    if restore is not None:
+        judged = judge_restore(restore, settings.restore.score_tolerance)
+        checks += judged[0]
+        measures += judged[1]
+    if secured is not None:
+        judged = judge_security(
+            secured, settings.security.timing_alpha, settings.security.timing_min_effect_ms
+        )
+        checks += judged[0]
+        measures += judged[1]
+    judged = judge_availability(samples, excluded_windows(restore))
+    return [*judged[0], *checks], [*judged[1], *measures]
+
+
+def excluded_windows(restore: RestoreObservation | None) -> list[Window]:
+    """Deliberate fault windows: the data destruction (target stopped until it is back)."""
+    if restore is None or restore.destroyed_at is None:
+        return []
+    end = restore.target_back_at or restore.restore_started_at or restore.destroyed_at
+    return [(restore.destroyed_at, end)]
+
+
+@task(name="record-readiness-evidence", cache_policy=NO_CACHE, persist_result=False, retries=2)
+def record_readiness_evidence(
+    run: SuiteRun,
+    samples: list[ProbeSample],
+    deploys: list[DeployAttempt],
+    restore: RestoreObservation | None,
+    secured: SecurityObservation | None,
+    checks: list[CheckResult],
+    max_points: int,
+) -> None:
+    """Write the drills' evidence and the per-second probe timeline to vigil's store.
+
+    Args:
+        run: The run.
+        samples: The probe stream's samples.
+        deploys: The deploy attempts.
+        restore: The restore drill's observation.
+        secured: The security drill's observation.
+        checks: The judged checks (each drill's status comes from them).
+        max_points: Bound on the seconds of probe timeline stored.
+    """
+    status = {c.name: c.status.value for c in checks}
+    records = []
+    for attempt in deploys:
+        prefix = "" if attempt.kind == "model" else "version_"
+        name = "broken_deploy_rolled_back" if attempt.broken else "deploy_without_failed_requests"
+        records.append(
+            DrillRecord(
+                run_id=run.run_id,
+                drill=f"{prefix}{'broken_deploy' if attempt.broken else 'deploy'}",
+                status=status.get(prefix + name, "error"),
+                started_at=attempt.started_at,
+                finished_at=attempt.finished_at or attempt.started_at,
+                evidence=attempt.model_dump(mode="json"),
+            )
+        )
+    if restore is not None and restore.before is not None:
+        for window_start, window_end in excluded_windows(restore):
+            records.append(
+                DrillRecord(
+                    run_id=run.run_id,
+                    drill="destroy_data",
+                    status="fault",
+                    started_at=window_start,
+                    finished_at=window_end,
+                    excluded_from_availability=True,
+                    evidence={"what": "target stopped and its data deleted, on purpose"},
+                )
+            )
+        records.append(
+            DrillRecord(
+                run_id=run.run_id,
+                drill="backup_restore",
+                status=status.get("restore_is_identical", "error"),
+                started_at=restore.before.taken_at,
+                finished_at=restore.restored_at or restore.before.taken_at,
+                evidence=restore.model_dump(mode="json"),
+            )
+        )
+    if secured is not None:
+        records.append(
+            DrillRecord(
+                run_id=run.run_id,
+                drill="security",
+                status="failed"
+                if any(status.get(n) == "failed" for n in _SECURITY_CHECKS)
+                else "passed",
+                started_at=secured.started_at,
+                finished_at=secured.finished_at or secured.started_at,
+                evidence={
+                    "leaks": secured.leaks,
+                    "scanned": secured.scanned,
+                    "refusals": len(secured.refusals),
+                    "bad_input": len(secured.bad_input),
+                    "generated": len(secured.generated),
+                },
+            )
+        )
+    points = [
+        ProbeSeriesRecord(
+            run_id=run.run_id,
+            suite="readiness",
+            second=p.second,
+            sent=p.sent,
+            good=p.good,
+            failed=p.failed,
+            max_latency_ms=p.max_latency_ms,
+        )
+        for p in per_second(samples, max_points)
+    ]
+    store = open_store(run.store)
+    store.record_drills(run.run_id, records)
+    store.record_probe_series(run.run_id, "readiness", points)
+
+
+_SECURITY_CHECKS = (
+    "admin_refuses_bad_tokens",
+    "token_check_constant_time",
+    "no_5xx_on_bad_input",
+    "no_secret_leaked",
+)
+
+__all__ = [
+    "drill_model_deploy",
+    "drill_restore",
+    "drill_security",
+    "judge_readiness",
+    "record_readiness_evidence",
+    "start_probes",
+    "stop_probes",
+    "train_model",
+]

@@ -1,0 +1,140 @@
+"""Settings of the readiness suite (``suites.readiness`` in vigil.yaml).
+
+The defaults are the development profile's values: every drill on, sized to finish in
+about 30 seconds against the reference service on a two-core machine.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from vigil.config_base import StrictModel, SuiteSettings
+from vigil.observe.probes import ProbeConfig
+
+
+class TargetVersionConfig(StrictModel):
+    """One deployable version of a process target: its command and environment."""
+
+    command: list[str] = Field(
+        min_length=1,
+        description="Command of this version; may use {python}, {port} and {workdir}.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment of this version (no secrets)."
+    )
+
+
+class DeployDrillConfig(StrictModel):
+    """Model deploys behind a health gate, a broken deploy rolled back, target versions."""
+
+    enabled: bool = Field(default=True, description="Run the deploy drill.")
+    warmup_labels: int = Field(
+        default=200,
+        ge=0,
+        le=100_000,
+        description="Labelled rows the model learns first, so the gate can tell a broken model.",
+    )
+    gate_rows: int = Field(
+        default=60, ge=5, le=10_000, description="Fixed labelled rows the health gate scores."
+    )
+    gate_max_accuracy_drop: float = Field(
+        default=0.15,
+        gt=0,
+        le=1,
+        description="A new version whose gate accuracy falls more than this below the old fails.",
+    )
+    gate_timeout_s: float = Field(
+        default=15.0, gt=0, le=600, description="How long a new version has to pass the gate."
+    )
+    versions: dict[str, TargetVersionConfig] = Field(
+        default_factory=dict,
+        description="Process-target versions by name, deployed in order by a rolling restart.",
+    )
+    broken_version: str | None = Field(
+        default=None,
+        description="Name of a version in `versions` that must fail the gate and be rolled back.",
+    )
+
+    @model_validator(mode="after")
+    def _broken_version_is_listed(self) -> DeployDrillConfig:
+        if self.broken_version is not None and self.broken_version not in self.versions:
+            known = ", ".join(self.versions) or "none"
+            raise ValueError(
+                f"broken_version {self.broken_version!r} is not one of the versions ({known})"
+            )
+        return self
+
+
+class RestoreDrillConfig(StrictModel):
+    """Back up, destroy the data, restore, verify; and a corrupted backup refused."""
+
+    enabled: bool = Field(default=True, description="Run the backup and restore drill.")
+    writes_after_backup: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="Labels sent after the backup: the work a disaster then loses (RPO).",
+    )
+    keep_in_workdir: list[str] = Field(
+        default_factory=lambda: ["target.log"],
+        description="Files of the target's workdir the destruction spares (its log).",
+    )
+    restore_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Bound on restore until identical answers."
+    )
+    score_tolerance: float = Field(
+        default=1e-9, ge=0, le=0.1, description="Largest score difference still 'identical'."
+    )
+
+
+class SecurityDrillConfig(StrictModel):
+    """Admin tokens, a timing check, bad input, generated requests, secrets in the output."""
+
+    enabled: bool = Field(default=True, description="Run the security drill.")
+    timing_samples: int = Field(
+        default=150, ge=20, le=100_000, description="Requests per token variant in the timing test."
+    )
+    timing_alpha: float = Field(
+        default=0.001,
+        gt=0,
+        lt=0.5,
+        description="Mann-Whitney U p-value below which the two timings count as different.",
+    )
+    timing_min_effect_ms: float = Field(
+        default=0.2,
+        ge=0,
+        le=1000,
+        description="Median difference below which a significant timing gap is ignored as noise.",
+    )
+    fuzz_paths: list[str] = Field(
+        default_factory=lambda: ["/predict", "/feedback", "/evaluation", "/incidents"],
+        description="Paths from /openapi.json that get property-based requests.",
+    )
+    fuzz_examples: int = Field(
+        default=25, ge=1, le=10_000, description="Generated requests per fuzzed path."
+    )
+    secret_env: list[str] = Field(
+        default_factory=lambda: ["VIGIL_DATABASE_URL", "REFERENCE_DATABASE_URL"],
+        description="Environment variables whose values (or URL passwords) must never leak.",
+    )
+
+
+class ReadinessSuiteConfig(SuiteSettings):
+    """The readiness suite: production drills judged by a probe stream that runs throughout."""
+
+    probes: ProbeConfig = Field(
+        default_factory=lambda: ProbeConfig(interval_s=0.1, timeout_s=1.0, max_duration_s=900),
+        description="The probe stream that runs for the whole suite (availability).",
+    )
+    probe_series_max_points: int = Field(
+        default=1800,
+        ge=10,
+        le=1_000_000,
+        description="Seconds of per-second probe counts kept in the store at most.",
+    )
+    deploy: DeployDrillConfig = Field(default_factory=DeployDrillConfig)
+    restore: RestoreDrillConfig = Field(default_factory=RestoreDrillConfig)
+    security: SecurityDrillConfig = Field(default_factory=SecurityDrillConfig)
+    request_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="Timeout of each control request the drills send."
+    )
