@@ -456,7 +456,13 @@ def judge_security(
         )
     else:
         findings += len(open_calls)
-        shown = ", ".join(f"{e.method} {e.path} [{e.label}] -> {e.status}" for e in open_calls[:5])
+        by_endpoint: dict[str, list[str]] = {}
+        for e in open_calls:
+            by_endpoint.setdefault(f"{e.method} {e.path}", []).append(f"{e.label} -> {e.status}")
+        shown = "; ".join(
+            f"{where} [{', '.join(labels[:2])}{', ...' if len(labels) > 2 else ''}]"
+            for where, labels in list(by_endpoint.items())[:8]
+        )
         checks.append(
             _check(
                 "admin_refuses_bad_tokens",

@@ -1,0 +1,164 @@
+"""The readiness flow on Prefect against real targets: the reference passes, broken ones fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.readiness import readiness
+from tests.integration.readiness.conftest import drill_target_config
+from vigil.readiness.config import (
+    DeployDrillConfig,
+    ReadinessSuiteConfig,
+    RestoreDrillConfig,
+    SecurityDrillConfig,
+)
+from vigil.results import Status
+from vigil.store import Store
+
+pytestmark = pytest.mark.integration
+
+QUICK_SECURITY = SecurityDrillConfig(timing_samples=60, fuzz_examples=5)
+
+
+@pytest.fixture(autouse=True)
+def _on_prefect(prefect_harness: None) -> None:
+    return None
+
+
+def by_name(result) -> dict:
+    return {check.name: check for check in result.checks}
+
+
+def measures(result) -> dict[str, float]:
+    return {m.name: m.value for m in result.measurements}
+
+
+def test_the_reference_passes_every_drill_and_availability_is_measured(start_target, make_run):
+    target = start_target()
+    run = make_run(target)
+    result = readiness(run, ReadinessSuiteConfig())
+
+    checks = by_name(result)
+    failed = {n: c.message for n, c in checks.items() if c.status is not Status.PASSED}
+    assert not failed, failed
+    for name in (
+        "availability_measured",
+        "deploy_without_failed_requests",
+        "broken_deploy_rolled_back",
+        "restore_is_identical",
+        "corrupt_backup_refused",
+        "admin_refuses_bad_tokens",
+        "token_check_constant_time",
+        "no_5xx_on_bad_input",
+        "no_secret_leaked",
+    ):
+        assert name in checks
+    seen = measures(result)
+    assert seen["availability"] >= 0.999
+    assert seen["deploy_failed_requests"] == 0
+    assert 0 < seen["deploy_seconds"] < 15
+    assert 0 < seen["rollback_seconds"] < 15
+    assert seen["rto_s"] > 0 and seen["rpo_s"] > 0
+    assert seen["rpo_feedback_lost"] == RestoreDrillConfig().writes_after_backup
+    assert seen["security_findings"] == 0
+    assert "excluded" in checks["availability_measured"].message
+
+    store = Store.open(run.store.url)
+    drills = {d.drill: d for d in store.drills(run.run_id)}
+    assert {"deploy", "broken_deploy", "destroy_data", "backup_restore", "security"} <= set(drills)
+    assert drills["destroy_data"].excluded_from_availability
+    series = store.probe_series(run.run_id)
+    assert series and sum(p.sent for p in series) > 50
+    assert [s.suite for s in store.suites(run.run_id)] == ["readiness"]
+
+
+def test_a_target_that_drops_requests_during_a_deploy_fails(start_target, make_run):
+    target = start_target(drill_target_config("drop-during-deploy"))
+    settings = ReadinessSuiteConfig(
+        deploy=DeployDrillConfig(warmup_labels=5, gate_timeout_s=5),
+        restore=RestoreDrillConfig(enabled=False),
+        security=SecurityDrillConfig(enabled=False),
+    )
+    result = readiness(make_run(target), settings)
+
+    quiet = by_name(result)["deploy_without_failed_requests"]
+    assert quiet.status is Status.FAILED
+    assert "probes failed during the model deploy" in quiet.message
+    assert "HTTP 503" in quiet.message
+    assert measures(result)["deploy_failed_requests"] > 0
+    assert measures(result)["availability"] < 0.999
+    assert result.status is Status.FAILED
+
+
+def test_a_broken_deploy_that_cannot_be_rolled_back_fails(start_target, make_run):
+    target = start_target(drill_target_config("no-rollback"))
+    settings = ReadinessSuiteConfig(
+        deploy=DeployDrillConfig(warmup_labels=5, gate_timeout_s=5),
+        restore=RestoreDrillConfig(enabled=False),
+        security=SecurityDrillConfig(enabled=False),
+    )
+    result = readiness(make_run(target), settings)
+
+    checks = by_name(result)
+    assert checks["deploy_without_failed_requests"].status is Status.PASSED
+    rolled = checks["broken_deploy_rolled_back"]
+    assert rolled.status is Status.FAILED
+    assert "no rollback happened" in rolled.message and "500" in rolled.message
+
+
+def test_a_backup_restored_silently_when_truncated_fails(start_target, make_run):
+    target = start_target(drill_target_config("restore-anything"))
+    settings = ReadinessSuiteConfig(
+        deploy=DeployDrillConfig(enabled=False, warmup_labels=20),
+        security=SecurityDrillConfig(enabled=False),
+    )
+    result = readiness(make_run(target), settings)
+
+    checks = by_name(result)
+    assert checks["restore_is_identical"].status is Status.PASSED, checks["restore_is_identical"]
+    refused = checks["corrupt_backup_refused"]
+    assert refused.status is Status.FAILED
+    assert "restored silently" in refused.message
+    checksum = checks["backup_checksum_matches"]
+    assert checksum.status is Status.FAILED
+    assert "carries no SHA-256" in checksum.message
+
+
+def test_an_admin_endpoint_left_open_fails(start_target, make_run):
+    target = start_target(drill_target_config("open-admin"))
+    settings = ReadinessSuiteConfig(
+        deploy=DeployDrillConfig(enabled=False),
+        restore=RestoreDrillConfig(enabled=False),
+        security=QUICK_SECURITY,
+    )
+    result = readiness(make_run(target), settings)
+
+    refused = by_name(result)["admin_refuses_bad_tokens"]
+    assert refused.status is Status.FAILED
+    assert "were not refused with 401/403" in refused.message
+    assert "GET /admin/models [no token -> 200" in refused.message
+    assert measures(result)["security_findings"] > 0
+
+
+def test_a_leaked_token_a_crash_on_bad_json_and_an_early_exit_compare_fail(
+    start_target, make_run
+):
+    target = start_target(drill_target_config("leak-token", "crash-on-bad-json", "early-exit"))
+    settings = ReadinessSuiteConfig(
+        deploy=DeployDrillConfig(enabled=False),
+        restore=RestoreDrillConfig(enabled=False),
+        security=QUICK_SECURITY,
+    )
+    result = readiness(make_run(target), settings)
+
+    checks = by_name(result)
+    assert checks["admin_refuses_bad_tokens"].status is Status.PASSED
+    leaked = checks["no_secret_leaked"]
+    assert leaked.status is Status.FAILED
+    assert "the answer to GET /health" in leaked.message
+    crashed = checks["no_5xx_on_bad_input"]
+    assert crashed.status is Status.FAILED
+    assert "POST /predict [malformed json] -> 500 with a stack trace" in crashed.message
+    timing = checks["token_check_constant_time"]
+    assert timing.status is Status.FAILED, timing.message
+    assert "exits early" in timing.message
