@@ -65,4 +65,3 @@ def start_target(tmp_path: Path) -> Iterator[Callable[..., Target]]:
     finally:
         for target in started:
             target.stop()
-

@@ -140,9 +140,7 @@ def test_an_admin_endpoint_left_open_fails(start_target, make_run):
     assert measures(result)["security_findings"] > 0
 
 
-def test_a_leaked_token_a_crash_on_bad_json_and_an_early_exit_compare_fail(
-    start_target, make_run
-):
+def test_a_leaked_token_a_crash_on_bad_json_and_an_early_exit_compare_fail(start_target, make_run):
     target = start_target(drill_target_config("leak-token", "crash-on-bad-json", "early-exit"))
     settings = ReadinessSuiteConfig(
         deploy=DeployDrillConfig(enabled=False),
