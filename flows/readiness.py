@@ -9,6 +9,7 @@ from tasks.readiness import (
     drill_model_deploy,
     drill_restore,
     drill_security,
+    drill_version_deploys,
     judge_readiness,
     record_readiness_evidence,
     start_probes,
@@ -17,7 +18,7 @@ from tasks.readiness import (
 )
 from vigil.readiness.config import ReadinessSuiteConfig
 from vigil.readiness.evidence import DeployAttempt, RestoreObservation, SecurityObservation
-from vigil.readiness.plan import runnable
+from vigil.readiness.plan import runnable, versions_runnable
 from vigil.results import SuiteResult, utc_now
 from vigil.run import SuiteRun
 
@@ -26,7 +27,8 @@ from vigil.run import SuiteRun
 def readiness(run: SuiteRun, settings: ReadinessSuiteConfig) -> SuiteResult:
     """Run the production drills while one probe stream measures what users would have seen.
 
-    Model deploy behind a health gate, a broken deploy rolled back, back up → destroy the
+    Model deploy behind a health gate, a broken deploy rolled back, the configured target
+    versions deployed the same way, back up → destroy the
     data → restore → verify (and a truncated backup refused), then the security drill.
     Availability counts every probe except those sent while the data was deliberately
     destroyed (that window is judged by MTTR, not here).
@@ -51,6 +53,8 @@ def readiness(run: SuiteRun, settings: ReadinessSuiteConfig) -> SuiteResult:
                 deploys.append(
                     drill_model_deploy(run.endpoint, run.seed, settings.deploy, broken, timeout_s)
                 )
+        if versions_runnable(capabilities, settings):
+            deploys += drill_version_deploys(run, settings)
         if plan["restore"]:
             restore = drill_restore(run, settings)
         if plan["security"]:

@@ -114,6 +114,46 @@ def drill_model_deploy(
     return attempt
 
 
+@task(
+    name="drill-version-deploys", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=900
+)
+def drill_version_deploys(run: SuiteRun, settings: ReadinessSuiteConfig) -> list[DeployAttempt]:
+    """Deploy each configured target version in turn behind the gate (rolling back failures).
+
+    Args:
+        run: The run (its target must have been started by this process).
+        settings: The suite's settings (the versions and the gate bounds).
+    """
+    target = running_target(run.endpoint)
+    if not hasattr(target, "deploy"):
+        _logger().warning("Target %r cannot deploy versions; skipped", run.endpoint.name)
+        return []
+    rows = labelled_rows(run.seed + GATE_SEED_OFFSET, settings.deploy.gate_rows)
+    attempts = []
+    serving = "initial"
+    with TargetClient(run.endpoint, timeout_s=settings.request_timeout_s) as client:
+        for name, version in settings.deploy.versions.items():
+            attempt = drills.deploy_version(
+                target,
+                client,
+                rows,
+                name,
+                version,
+                settings.deploy,
+                previous=serving,
+                broken=name == settings.deploy.broken_version,
+            )
+            serving = attempt.serving_after or serving
+            attempts.append(attempt)
+            _logger().info(
+                "Version deploy of %s: gate %s, serving %s after",
+                name,
+                "passed" if attempt.gate and attempt.gate.passed else "failed",
+                attempt.serving_after,
+            )
+    return attempts
+
+
 @task(name="drill-restore", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=900)
 def drill_restore(run: SuiteRun, settings: ReadinessSuiteConfig) -> RestoreObservation:
     """Back up, destroy the target's data, restore, verify, and offer a truncated backup.
@@ -322,6 +362,7 @@ __all__ = [
     "drill_model_deploy",
     "drill_restore",
     "drill_security",
+    "drill_version_deploys",
     "judge_readiness",
     "record_readiness_evidence",
     "start_probes",

@@ -22,7 +22,7 @@ from typing import Any
 
 from vigil.contract import LabelledRow
 from vigil.errors import RunError, TargetProtocolError, TargetUnavailableError
-from vigil.readiness.config import DeployDrillConfig, RestoreDrillConfig
+from vigil.readiness.config import DeployDrillConfig, RestoreDrillConfig, TargetVersionConfig
 from vigil.readiness.evidence import (
     DeployAttempt,
     Fingerprint,
@@ -104,20 +104,20 @@ def fingerprint(client: TargetClient, rows: Sequence[LabelledRow]) -> Fingerprin
 def wait_for_gate(
     client: TargetClient,
     rows: Sequence[LabelledRow],
-    version: str,
+    version: str | None,
     baseline: float | None,
     config: DeployDrillConfig,
 ) -> GateResult:
-    """Poll until `version` serves every gate row and passes, fails for good, or time is up."""
+    """Poll until `version` (None: any) serves every gate row and passes, fails, or time is up."""
     deadline = time.monotonic() + config.gate_timeout_s
     last = GateResult(passed=False, reason="not yet asked", version=version)
     while time.monotonic() < deadline:
-        if serving_version(client) == version:
+        if version is None or serving_version(client) == version:
             score = score_gate(client, rows)
             last = gate_verdict(score, version, baseline, config.gate_max_accuracy_drop)
             if last.passed:
                 return last.model_copy(update={"passed_at": _now()})
-            if score.versions == [version] and not score.errors:
+            if (version is None or score.versions == [version]) and not score.errors:
                 # Every answer came from the new version and it is still wrong: waiting
                 # will not make a broken model better.
                 return last
@@ -187,6 +187,58 @@ def _wait_serving(
                 return _now(), same_answers(scores, score.scores, 1e-9)
         time.sleep(_POLL_S)
     return None, None
+
+
+def deploy_version(
+    target: Any,
+    client: TargetClient,
+    rows: Sequence[LabelledRow],
+    name: str,
+    version: TargetVersionConfig,
+    config: DeployDrillConfig,
+    *,
+    previous: str,
+    broken: bool,
+) -> DeployAttempt:
+    """Deploy a version of the target itself behind the gate; roll back to the old one if it fails.
+
+    Args:
+        target: The running target's adapter (with ``deploy``, ``command``, ``extra_env``).
+        client: A client of the target.
+        rows: The gate set.
+        name: The version's name, for the record.
+        version: Its command and environment.
+        config: Gate bounds.
+        previous: The name of the version that serves now.
+        broken: The version is expected to fail the gate.
+    """
+    previous_command, previous_env = target.command, target.extra_env
+    baseline = score_gate(client, rows)
+    attempt = DeployAttempt(
+        kind="version", broken=broken, previous=previous, version=name, started_at=_now()
+    )
+    try:
+        target.deploy(version.command, version.env, timeout_s=config.gate_timeout_s)
+        attempt.gate = wait_for_gate(client, rows, None, baseline.accuracy, config)
+    except RunError as exc:
+        attempt.gate = GateResult(
+            passed=False, reason=f"{name!r} never became healthy: {exc}"[:500]
+        )
+    attempt.gate.baseline_accuracy = baseline.accuracy
+    if not attempt.gate.passed:
+        attempt.rollback_started_at = _now()
+        try:
+            target.deploy(previous_command, previous_env, timeout_s=config.gate_timeout_s * 4)
+            attempt.rolled_back = True
+            after = score_gate(client, rows)
+            if not after.errors:
+                attempt.rollback_verified_at = _now()
+                attempt.old_answers_identical = same_answers(baseline.scores, after.scores, 1e-9)
+        except RunError as exc:
+            attempt.error = f"rollback to the previous command failed: {exc}"[:400]
+    attempt.serving_after = attempt.previous if attempt.rolled_back else name
+    attempt.finished_at = _now()
+    return attempt
 
 
 # --- backup and restore -----------------------------------------------------------------------
@@ -356,6 +408,7 @@ __all__ = [
     "backup",
     "backup_files",
     "deploy_model",
+    "deploy_version",
     "destroy_workdir",
     "file_sha256",
     "fingerprint",

@@ -61,13 +61,14 @@ def same_answers(
 
 
 def gate_verdict(
-    score: GateScore, version: str, baseline: float | None, max_drop: float
+    score: GateScore, version: str | None, baseline: float | None, max_drop: float
 ) -> GateResult:
     """The health gate: every gate row answered by `version`, accuracy close to the old one.
 
     Args:
         score: The gate set scored against the new version.
-        version: The version that must answer.
+        version: The model version that must answer (None: any one version, as after a
+            target version deploy, which need not change the model's name).
         baseline: The old version's accuracy on the same rows (None: not measured).
         max_drop: Largest accuracy drop that still passes.
     """
@@ -83,7 +84,7 @@ def gate_verdict(
 
     if score.errors:
         return failed(f"{len(score.errors)} gate requests failed, first: {score.errors[0]}")
-    if score.versions != [version]:
+    if version is not None and score.versions != [version]:
         return failed(f"gate answers came from {score.versions}, not only {version!r}")
     if score.accuracy is None:
         return failed("no gate row was answered")
@@ -94,7 +95,8 @@ def gate_verdict(
         )
     return GateResult(
         passed=True,
-        reason=f"{version!r} answered every gate row, accuracy {score.accuracy:.3f}",
+        reason=f"{version or score.versions[0]!r} answered every gate row, "
+        f"accuracy {score.accuracy:.3f}",
         version=version,
         accuracy=score.accuracy,
         baseline_accuracy=baseline,

@@ -61,3 +61,12 @@ def not_applicable(
                 for name in names
             ]
     return found
+
+
+def versions_runnable(capabilities: Iterable[Capability], settings: ReadinessSuiteConfig) -> bool:
+    """Whether target versions are configured and the target's processes can be replaced."""
+    return (
+        runnable("deploy", capabilities, settings)
+        and bool(settings.deploy.versions)
+        and Capability.PROCESS_CONTROL in frozenset(capabilities)
+    )

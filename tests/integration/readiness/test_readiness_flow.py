@@ -11,6 +11,7 @@ from vigil.readiness.config import (
     ReadinessSuiteConfig,
     RestoreDrillConfig,
     SecurityDrillConfig,
+    TargetVersionConfig,
 )
 from vigil.results import Status
 from vigil.store import Store
@@ -160,3 +161,35 @@ def test_a_leaked_token_a_crash_on_bad_json_and_an_early_exit_compare_fail(start
     timing = checks["token_check_constant_time"]
     assert timing.status is Status.FAILED, timing.message
     assert "exits early" in timing.message
+
+
+def test_target_versions_deploy_by_recreate_and_a_version_that_exits_is_rolled_back(
+    start_target, make_run
+):
+    config = drill_target_config()
+    target = start_target(config)
+    versions = {
+        "v-next": TargetVersionConfig(command=config.command, env={"DRILL_VERSION": "next"}),
+        "v-exits": TargetVersionConfig(command=["{python}", "-c", "raise SystemExit(3)"]),
+    }
+    settings = ReadinessSuiteConfig(
+        deploy=DeployDrillConfig(
+            warmup_labels=5, gate_timeout_s=10, versions=versions, broken_version="v-exits"
+        ),
+        restore=RestoreDrillConfig(enabled=False),
+        security=SecurityDrillConfig(enabled=False),
+    )
+    result = readiness(make_run(target), settings)
+
+    checks = by_name(result)
+    assert checks["version_deploy_passes_health_gate"].status is Status.PASSED
+    rolled = checks["version_broken_deploy_rolled_back"]
+    assert rolled.status is Status.PASSED, rolled.message
+    assert "'v-exits' never became healthy" in rolled.message
+    assert "exited before it became healthy" in rolled.message
+    assert "rolled back to 'v-next'" in rolled.message
+    # A recreate deploy stops the old tree first: whatever failed in between is counted.
+    failed = measures(result)["version_deploy_failed_requests"]
+    quiet = checks["version_deploy_without_failed_requests"]
+    assert (quiet.status is Status.PASSED) == (failed == 0), quiet.message
+    assert target.extra_env == {"DRILL_VERSION": "next"}
