@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_WORKERS = 16
 """Upper bound on worker processes; shared-memory slots are allocated for this many."""
@@ -87,6 +87,21 @@ class ServiceSettings(BaseModel):
     patterns_mode: Literal["analyze", "none", "random"] = Field(
         "analyze", description="none: /patterns/analyze finds nothing; random: random windows."
     )
+    ssl_certfile: Path | None = Field(
+        None, description="PEM certificate (chain) to serve HTTPS with; needs --ssl-keyfile."
+    )
+    ssl_keyfile: Path | None = Field(
+        None, description="PEM private key of --ssl-certfile; with both, plain HTTP is not served."
+    )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServiceSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("give both --ssl-certfile and --ssl-keyfile, or neither")
+        for path in (self.ssl_certfile, self.ssl_keyfile):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} is not a readable file")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

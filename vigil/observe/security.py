@@ -15,8 +15,11 @@ stops at the first differing byte answers the first kind measurably later.
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import socket
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -27,7 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from vigil.readiness.config import SecurityDrillConfig
-from vigil.readiness.evidence import Exchange, SecurityObservation, TimingSample
+from vigil.readiness.evidence import Exchange, SecurityObservation, TimingSample, TlsObservation
 from vigil.targets.base import TargetEndpoint
 
 _BODY_KEEP = 4000
@@ -277,6 +280,49 @@ def generated_requests(
     return requests
 
 
+def check_tls(base_url: str, ca_file: Path | None, timeout_s: float) -> TlsObservation | None:
+    """Handshake with verification, then a plaintext request on the same port (None: http).
+
+    Args:
+        base_url: The target's base URL; only ``https`` URLs are checked.
+        ca_file: CA bundle to verify with; None uses the system's (and SSL_CERT_FILE).
+        timeout_s: Bound on each connection.
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme != "https":
+        return None
+    host, port = parts.hostname or "127.0.0.1", parts.port or 443
+    seen = TlsObservation()
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if ca_file is None and os.environ.get("SSL_CERT_FILE"):
+        context.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            seen.verified = True
+            seen.protocol = tls.version()
+            seen.not_after = str((tls.getpeercert() or {}).get("notAfter", "")) or None
+    except ssl.SSLError as exc:
+        seen.error = f"{type(exc).__name__}: {getattr(exc, 'verify_message', '') or exc}"[:300]
+    except OSError as exc:
+        seen.error = f"cannot connect: {exc}"[:300]
+    request = f"GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as raw:
+            raw.sendall(request)
+            answer = raw.recv(4096)
+    except OSError as exc:
+        answer = b""
+        seen.plaintext_detail = f"{type(exc).__name__}"
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", answer)
+    if match:
+        seen.plaintext_status = int(match.group(1))
+    seen.plaintext_detail = seen.plaintext_detail or answer[:120].decode("latin-1")
+    return seen
+
+
 def secrets_to_hide(token: str | None, env: dict[str, str], names: Iterable[str]) -> list[str]:
     """The values that must never appear: the admin token, the named variables, URL passwords."""
     found = [token] if token else []
@@ -365,6 +411,7 @@ def run_security_drill(
                 openapi, config.fuzz_paths, config.fuzz_examples
             )
         ]
+        seen.tls = check_tls(endpoint.base_url, config.tls_ca_file, endpoint.request_timeout_s)
         health = _exchange(http, "health after", "GET", endpoint.health_path)
         seen.healthy_after = health.status == 200
         surface = [

@@ -6,6 +6,8 @@ about 30 seconds against the reference service on a two-core machine.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 
 from vigil.config_base import StrictModel, SuiteSettings
@@ -112,6 +114,11 @@ class SecurityDrillConfig(StrictModel):
     )
     fuzz_examples: int = Field(
         default=25, ge=1, le=10_000, description="Generated requests per fuzzed path."
+    )
+    tls_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle that must verify an https target; default the system's "
+        "(and SSL_CERT_FILE).",
     )
     secret_env: list[str] = Field(
         default_factory=lambda: ["VIGIL_DATABASE_URL", "REFERENCE_DATABASE_URL"],

@@ -111,6 +111,19 @@ class TimingSample(BaseModel):
     statuses: list[int] = Field(default_factory=list)
 
 
+class TlsObservation(BaseModel):
+    """What a TLS handshake with the target, and a plaintext request to it, showed."""
+
+    verified: bool = False
+    error: str | None = Field(default=None, description="Why verification failed.")
+    protocol: str | None = None
+    not_after: str | None = None
+    plaintext_status: int | None = Field(
+        default=None, description="HTTP status a plaintext request got on the TLS port."
+    )
+    plaintext_detail: str = ""
+
+
 class SecurityObservation(BaseModel):
     """Everything the security drill sent and read."""
 
@@ -122,6 +135,7 @@ class SecurityObservation(BaseModel):
     bad_input: list[Exchange] = Field(default_factory=list)
     generated: list[Exchange] = Field(default_factory=list)
     healthy_after: bool | None = None
+    tls: TlsObservation | None = Field(default=None, description="None: served over plain HTTP.")
     leaks: list[str] = Field(default_factory=list, description="Where a secret was found.")
     scanned: list[str] = Field(default_factory=list, description="What the secret scan read.")
     error: str | None = None

@@ -517,6 +517,9 @@ def judge_security(
             )
         )
 
+    checks.append(_judge_tls(seen))
+    findings += checks[-1].status is Status.FAILED
+
     findings += len(seen.leaks)
     checks.append(
         _check(
@@ -532,6 +535,29 @@ def judge_security(
     )
     measures = [Measurement(name="security_findings", value=float(findings), unit="findings")]
     return checks, measures
+
+
+def _judge_tls(seen: SecurityObservation) -> CheckResult:
+    """A valid certificate, and no plain-HTTP answer on the TLS port."""
+    name = "tls_valid_without_plaintext"
+    tls = seen.tls
+    if tls is None:
+        return _check(
+            name, Status.NOT_APPLICABLE, "the target is served over plain HTTP (TLS not configured)"
+        )
+    problems = []
+    if not tls.verified:
+        problems.append(f"its certificate does not verify ({tls.error})")
+    if tls.plaintext_status is not None:
+        problems.append(f"a plaintext request on the TLS port got HTTP {tls.plaintext_status}")
+    if problems:
+        return _check(name, Status.FAILED, "; ".join(problems))
+    return _check(
+        name,
+        Status.PASSED,
+        f"{tls.protocol} with a certificate that verifies (valid until {tls.not_after}); a "
+        "plaintext request on the same port got no HTTP answer",
+    )
 
 
 def _has_trace(body: str) -> bool:
