@@ -6,6 +6,7 @@ from prefect import flow
 
 from tasks.bookkeeping import record_suite_result
 from tasks.readiness import (
+    drill_alerting,
     drill_model_deploy,
     drill_restore,
     drill_security,
@@ -16,9 +17,10 @@ from tasks.readiness import (
     stop_probes,
     train_model,
 )
+from vigil.observe.alerts import AlertDrillObservation
 from vigil.readiness.config import ReadinessSuiteConfig
 from vigil.readiness.evidence import DeployAttempt, RestoreObservation, SecurityObservation
-from vigil.readiness.plan import runnable, versions_runnable
+from vigil.readiness.plan import DRILL_NEEDS, runnable, versions_runnable
 from vigil.results import SuiteResult, utc_now
 from vigil.run import SuiteRun
 
@@ -28,10 +30,10 @@ def readiness(run: SuiteRun, settings: ReadinessSuiteConfig) -> SuiteResult:
     """Run the production drills while one probe stream measures what users would have seen.
 
     Model deploy behind a health gate, a broken deploy rolled back, the configured target
-    versions deployed the same way, back up → destroy the
-    data → restore → verify (and a truncated backup refused), then the security drill.
-    Availability counts every probe except those sent while the data was deliberately
-    destroyed (that window is judged by MTTR, not here).
+    versions deployed the same way, back up → destroy the data → restore → verify (and a
+    truncated backup refused), an injected fault that must fire and resolve an alert,
+    then the security drill. Availability counts every probe except those sent while the
+    data was deliberately destroyed or errors were injected (judged by MTTR, not here).
 
     Args:
         run: The run and the started target's endpoint.
@@ -42,8 +44,9 @@ def readiness(run: SuiteRun, settings: ReadinessSuiteConfig) -> SuiteResult:
     deploys: list[DeployAttempt] = []
     restore: RestoreObservation | None = None
     secured: SecurityObservation | None = None
+    alerted: AlertDrillObservation | None = None
     timeout_s = settings.request_timeout_s
-    plan = {d: runnable(d, capabilities, settings) for d in ("deploy", "restore", "security")}
+    plan = {d: runnable(d, capabilities, settings) for d in DRILL_NEEDS}
     stream = start_probes(run.endpoint, settings.probes)
     try:
         if plan["deploy"] or plan["restore"]:
@@ -57,18 +60,20 @@ def readiness(run: SuiteRun, settings: ReadinessSuiteConfig) -> SuiteResult:
             deploys += drill_version_deploys(run, settings)
         if plan["restore"]:
             restore = drill_restore(run, settings)
+        if plan["alerts"]:
+            alerted = drill_alerting(run, settings)
         if plan["security"]:
             secured = drill_security(run, settings)
     finally:
         samples = stop_probes(stream)
     checks, measurements = judge_readiness(
-        run.endpoint, samples, deploys, restore, secured, settings
+        run.endpoint, samples, deploys, restore, secured, alerted, settings
     )
     result = SuiteResult(
         suite="readiness", checks=checks, measurements=measurements, started_at=started
     )
     record_readiness_evidence(
-        run, samples, deploys, restore, secured, checks, settings.probe_series_max_points
+        run, samples, deploys, restore, secured, alerted, checks, settings.probe_series_max_points
     )
     result.finished_at = utc_now()
     record_suite_result(run, result)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from vigil.contract import labelled_rows
-from vigil.observe import drills, security
+from vigil.observe import alerts, drills, security
+from vigil.observe.alerts import AlertDrillObservation
 from vigil.observe.probes import ProbeConfig, ProbeSample, ProbeStream
 from vigil.readiness.config import DeployDrillConfig, ReadinessSuiteConfig
 from vigil.readiness.evidence import DeployAttempt, RestoreObservation, SecurityObservation
 from vigil.readiness.judgements import (
+    judge_alerts,
     judge_availability,
     judge_broken_deploy,
     judge_good_deploy,
@@ -36,6 +40,8 @@ from vigil.targets.client import TargetClient
 GATE_SEED_OFFSET = 1
 """The gate set is drawn apart from the training rows, so the gate judges generalisation."""
 LATER_SEED_OFFSET = 2
+FAULT_SETTLE_S = 1.0
+"""A probe sent just before an injected fault ended may still be answered by it."""
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -204,6 +210,43 @@ def drill_security(run: SuiteRun, settings: ReadinessSuiteConfig) -> SecurityObs
     )
 
 
+@task(name="drill-alerting", cache_policy=NO_CACHE, persist_result=False, timeout_seconds=600)
+def drill_alerting(run: SuiteRun, settings: ReadinessSuiteConfig) -> AlertDrillObservation:
+    """Scrape /metrics under the alert rules, inject the fault, watch the alert fire and resolve.
+
+    Args:
+        run: The run and the target's endpoint.
+        settings: The suite's settings (rules, fault, bounds, webhook).
+    """
+    config = settings.alerts
+    rules = list(config.rules)
+    if config.rules_file is not None:
+        rules += alerts.load_rules(config.rules_file)
+    token = run.endpoint.admin_token
+    headers = {"Authorization": f"Bearer {token.resolve().get_secret_value()}"} if token else {}
+    with httpx.Client(
+        base_url=run.endpoint.base_url, timeout=httpx.Timeout(settings.request_timeout_s)
+    ) as http:
+        seen = alerts.run_alert_drill(
+            http,
+            headers,
+            rules,
+            config.alert,
+            fault={"rate": config.fault_rate, "seconds": config.fault_seconds},
+            fault_path=config.fault_path,
+            scrape_interval_s=config.scrape_interval_s,
+            fire_within_s=config.fire_within_s,
+            resolve_within_s=config.resolve_within_s,
+            webhook_url=config.webhook_url,
+            webhook_timeout_s=settings.request_timeout_s,
+            requests_per_scrape=config.requests_per_scrape,
+        )
+    _logger().info(
+        "Alert drill: %s fired at %s, resolved at %s", config.alert, seen.fired_at, seen.resolved_at
+    )
+    return seen
+
+
 @task(name="judge-readiness", cache_policy=NO_CACHE, persist_result=False)
 def judge_readiness(
     endpoint: TargetEndpoint,
@@ -211,6 +254,7 @@ def judge_readiness(
     deploys: list[DeployAttempt],
     restore: RestoreObservation | None,
     secured: SecurityObservation | None,
+    alerted: AlertDrillObservation | None,
     settings: ReadinessSuiteConfig,
 ) -> tuple[list[CheckResult], list[Measurement]]:
     """Judge every drill and the probe stream into checks and measures.
@@ -221,6 +265,7 @@ def judge_readiness(
         deploys: The deploy attempts, in order.
         restore: The restore drill's observation, if it ran.
         secured: The security drill's observation, if it ran.
+        alerted: The alert drill's observation, if it ran.
         settings: The suite's settings (bounds).
     """
     checks: list[CheckResult] = list(not_applicable(endpoint.capabilities, settings))
@@ -244,16 +289,29 @@ def judge_readiness(
         )
         checks += judged[0]
         measures += judged[1]
-    judged = judge_availability(samples, excluded_windows(restore))
+    if alerted is not None:
+        config = settings.alerts
+        judged = judge_alerts(
+            alerted, config.fire_within_s, config.resolve_within_s, config.webhook_url is not None
+        )
+        checks += judged[0]
+        measures += judged[1]
+    judged = judge_availability(samples, excluded_windows(restore, alerted))
     return [*judged[0], *checks], [*judged[1], *measures]
 
 
-def excluded_windows(restore: RestoreObservation | None) -> list[Window]:
-    """Deliberate fault windows: the data destruction (target stopped until it is back)."""
-    if restore is None or restore.destroyed_at is None:
-        return []
-    end = restore.target_back_at or restore.restore_started_at or restore.destroyed_at
-    return [(restore.destroyed_at, end)]
+def excluded_windows(
+    restore: RestoreObservation | None, alerted: AlertDrillObservation | None = None
+) -> list[Window]:
+    """Deliberate fault windows: the data destruction and the alert drill's injected errors."""
+    windows: list[Window] = []
+    if restore is not None and restore.destroyed_at is not None:
+        end = restore.target_back_at or restore.restore_started_at or restore.destroyed_at
+        windows.append((restore.destroyed_at, end))
+    if alerted is not None and alerted.injected_at is not None:
+        end = alerted.fault_ends_at or alerted.injected_at
+        windows.append((alerted.injected_at, end + timedelta(seconds=FAULT_SETTLE_S)))
+    return windows
 
 
 @task(name="record-readiness-evidence", cache_policy=NO_CACHE, persist_result=False, retries=2)
@@ -263,6 +321,7 @@ def record_readiness_evidence(
     deploys: list[DeployAttempt],
     restore: RestoreObservation | None,
     secured: SecurityObservation | None,
+    alerted: AlertDrillObservation | None,
     checks: list[CheckResult],
     max_points: int,
 ) -> None:
@@ -274,6 +333,7 @@ def record_readiness_evidence(
         deploys: The deploy attempts.
         restore: The restore drill's observation.
         secured: The security drill's observation.
+        alerted: The alert drill's observation.
         checks: The judged checks (each drill's status comes from them).
         max_points: Bound on the seconds of probe timeline stored.
     """
@@ -334,6 +394,31 @@ def record_readiness_evidence(
                 },
             )
         )
+    if alerted is not None and alerted.injected_at is not None:
+        for window_start, window_end in excluded_windows(None, alerted):
+            records.append(
+                DrillRecord(
+                    run_id=run.run_id,
+                    drill="inject_errors",
+                    status="fault",
+                    started_at=window_start,
+                    finished_at=window_end,
+                    excluded_from_availability=True,
+                    evidence={"what": "5xx injected through the target's fault hook, on purpose"},
+                )
+            )
+        records.append(
+            DrillRecord(
+                run_id=run.run_id,
+                drill="alerting",
+                status=status.get("alert_fires_within_bound", "error")
+                if status.get("alert_resolves_after_recovery", "passed") == "passed"
+                else "failed",
+                started_at=alerted.injected_at,
+                finished_at=alerted.resolved_at or alerted.fault_ends_at or alerted.injected_at,
+                evidence=alerted.model_dump(mode="json"),
+            )
+        )
     points = [
         ProbeSeriesRecord(
             run_id=run.run_id,
@@ -359,6 +444,7 @@ _SECURITY_CHECKS = (
 )
 
 __all__ = [
+    "drill_alerting",
     "drill_model_deploy",
     "drill_restore",
     "drill_security",

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from vigil.config_base import StrictModel, SuiteSettings
+from vigil.observe.alerts import AlertRule
 from vigil.observe.probes import ProbeConfig
 
 
@@ -126,6 +127,62 @@ class SecurityDrillConfig(StrictModel):
     )
 
 
+def _default_rules() -> list[AlertRule]:
+    return [
+        AlertRule.model_validate(
+            {
+                "alert": "PredictionErrors",
+                "expr": 'rate(reference_errors_total{endpoint="/predict"}[2s]) > 0',
+                "for": "0s",
+                "labels": {"severity": "critical"},
+                "annotations": {"summary": "/predict answers 5xx"},
+            }
+        )
+    ]
+
+
+class AlertDrillConfig(StrictModel):
+    """Scrape /metrics, evaluate alert rules, inject a fault: the right alert fires, resolves."""
+
+    enabled: bool = Field(default=True, description="Run the monitoring and alerting drill.")
+    rules: list[AlertRule] = Field(
+        default_factory=_default_rules, description="Alert rules (Prometheus rule shape)."
+    )
+    rules_file: Path | None = Field(
+        default=None, description="A Prometheus rule file whose rules are added to `rules`."
+    )
+    alert: str = Field(
+        default="PredictionErrors", min_length=1, description="The rule the fault must fire."
+    )
+    fault_path: str = Field(
+        default="/admin/faults/errors", pattern=r"^/", description="The target's fault hook."
+    )
+    fault_rate: float = Field(default=1.0, gt=0, le=1, description="Share of requests failed.")
+    fault_seconds: float = Field(default=2.0, gt=0, le=600, description="How long it lasts.")
+    scrape_interval_s: float = Field(
+        default=0.5, ge=0.05, le=60, description="Time between two scrapes of /metrics."
+    )
+    fire_within_s: float = Field(
+        default=5.0, gt=0, le=3600, description="Bound after the injection for the alert to fire."
+    )
+    resolve_within_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Bound after the fault ends for it to resolve."
+    )
+    webhook_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="Receiver of firing and resolved alerts."
+    )
+    requests_per_scrape: int = Field(
+        default=3, ge=0, le=1000, description="Predictions the drill sends between two scrapes."
+    )
+
+    @model_validator(mode="after")
+    def _alert_is_a_rule(self) -> AlertDrillConfig:
+        if self.rules_file is None and self.alert not in {r.alert for r in self.rules}:
+            known = ", ".join(r.alert for r in self.rules) or "none"
+            raise ValueError(f"alert {self.alert!r} is not one of the rules ({known})")
+        return self
+
+
 class ReadinessSuiteConfig(SuiteSettings):
     """The readiness suite: production drills judged by a probe stream that runs throughout."""
 
@@ -142,6 +199,7 @@ class ReadinessSuiteConfig(SuiteSettings):
     deploy: DeployDrillConfig = Field(default_factory=DeployDrillConfig)
     restore: RestoreDrillConfig = Field(default_factory=RestoreDrillConfig)
     security: SecurityDrillConfig = Field(default_factory=SecurityDrillConfig)
+    alerts: AlertDrillConfig = Field(default_factory=AlertDrillConfig)
     request_timeout_s: float = Field(
         default=10.0, gt=0, le=600, description="Timeout of each control request the drills send."
     )

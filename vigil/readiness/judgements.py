@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from vigil.observe.alerts import AlertDrillObservation
 from vigil.observe.probes import ProbeSample
 from vigil.readiness.evidence import (
     DeployAttempt,
@@ -604,3 +605,77 @@ def _median(values: Sequence[float]) -> float:
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+# --- monitoring and alerting ------------------------------------------------------------------
+
+
+def judge_alerts(
+    seen: AlertDrillObservation,
+    fire_within_s: float,
+    resolve_within_s: float,
+    webhook: bool,
+) -> tuple[list[CheckResult], list[Measurement]]:
+    """The alert stays quiet in steady state, fires within its bound, resolves after recovery."""
+    checks: list[CheckResult] = []
+    measures: list[Measurement] = []
+    if seen.injected_at is None:
+        reason = seen.error or "the fault was not injected"
+        return [_check("alert_fires_within_bound", Status.ERROR, reason)], []
+    checks.append(
+        _check(
+            "alert_quiet_in_steady_state",
+            Status.FAILED if seen.steady_firing else Status.PASSED,
+            f"alerts firing before any fault: {', '.join(seen.steady_firing)}"
+            if seen.steady_firing
+            else f"no alert fired over the steady-state scrapes ({seen.failed_scrapes} of "
+            f"{seen.scrapes} scrapes failed in the whole drill)",
+        )
+    )
+    fire_s = _seconds(seen.injected_at, seen.fired_at)
+    fired = fire_s is not None and fire_s <= fire_within_s
+    checks.append(
+        _check(
+            "alert_fires_within_bound",
+            Status.PASSED if fired else Status.FAILED,
+            f"{seen.alert} fired {fire_s:.2f} s after the fault (bound {fire_within_s:g} s)"
+            if fire_s is not None
+            else f"{seen.alert} never fired in {fire_within_s:g} s after the fault "
+            f"({seen.scrapes} scrapes, {seen.failed_scrapes} failed)",
+            {"fire_s": fire_s} if fire_s is not None else {},
+            seen.injected_at,
+            seen.fired_at,
+        )
+    )
+    if fire_s is not None:
+        measures.append(Measurement(name="alert_fire_s", value=fire_s, unit="s"))
+    resolve_s = _seconds(seen.fault_ends_at, seen.resolved_at)
+    resolved = resolve_s is not None and resolve_s <= resolve_within_s
+    checks.append(
+        _check(
+            "alert_resolves_after_recovery",
+            Status.PASSED if resolved else Status.FAILED,
+            f"{seen.alert} resolved {resolve_s:.2f} s after the fault ended "
+            f"(bound {resolve_within_s:g} s)"
+            if resolve_s is not None
+            else f"{seen.alert} did not resolve within {resolve_within_s:g} s after the fault "
+            "ended",
+            {"resolve_s": resolve_s} if resolve_s is not None else {},
+            seen.fault_ends_at,
+            seen.resolved_at,
+        )
+    )
+    if resolve_s is not None:
+        measures.append(Measurement(name="alert_resolve_s", value=resolve_s, unit="s"))
+    if webhook:
+        delivered = [s for s in seen.webhook_statuses if s is not None and 200 <= s < 300]
+        checks.append(
+            _check(
+                "alert_webhook_delivered",
+                Status.PASSED if delivered and len(delivered) == len(seen.webhook_statuses)
+                else Status.FAILED,
+                f"{len(delivered)} of {len(seen.webhook_statuses)} webhook posts were accepted "
+                f"(answers: {seen.webhook_statuses})",
+            )
+        )  # fmt: skip
+    return checks, measures

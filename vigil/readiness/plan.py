@@ -16,6 +16,7 @@ DRILL_NEEDS: dict[str, tuple[frozenset[Capability], ...]] = {
         frozenset({Capability.ADMIN, Capability.PREDICT, Capability.EVALUATION,
                    Capability.CONTAINER_CONTROL}),
     ),
+    "alerts": (frozenset({Capability.METRICS, Capability.ADMIN}),),
     "security": (frozenset({Capability.HEALTH}),),
 }  # fmt: skip
 """Per drill, sets of capabilities of which any one suffices (restore needs to stop the
@@ -24,6 +25,7 @@ target and reach its data, as a process or as a container)."""
 DRILL_CHECKS = {
     "deploy": ("deploy_without_failed_requests", "broken_deploy_rolled_back"),
     "restore": ("restore_is_identical", "corrupt_backup_refused"),
+    "alerts": ("alert_fires_within_bound", "alert_resolves_after_recovery"),
     "security": ("admin_refuses_bad_tokens", "no_5xx_on_bad_input", "no_secret_leaked"),
 }
 

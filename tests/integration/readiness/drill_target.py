@@ -12,6 +12,8 @@ destroys them) and backups in ``WORKDIR/backups``. Modes:
 * ``restore-anything``: backups carry no checksum and any file is restored as it is.
 * ``crash-on-bad-json``: malformed JSON gets a 500 with a stack trace.
 * ``no-rollback``: rollbacks answer 500.
+* ``no-error-metric``: /metrics never counts the 5xx the fault hook causes.
+* ``stuck-errors``: once a fault was injected, /metrics counts errors for ever.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ ids = itertools.count(1)
 served: dict[str, float] = {}
 state = {"feedback": [], "versions": [{"name": "v1", "corrupt": False}], "active": "v1"}
 dropping_until = [0.0]
+failing_until = [0.0]
+errors = [0]
 if DATA.exists():
     state = json.loads(DATA.read_text())
 
@@ -119,6 +123,10 @@ async def predict(request: Request) -> JSONResponse:
         positive = float(features.get("x0", 0)) + float(features.get("x1", 0)) > 8.0
     except (TypeError, ValueError):
         return JSONResponse({"detail": "numbers only"}, status_code=422)
+    if time.monotonic() < failing_until[0]:
+        if "no-error-metric" not in MODES:
+            errors[0] += 1
+        return JSONResponse({"detail": "injected fault"}, status_code=500)
     if active()["corrupt"]:
         positive = not positive
     request_id = f"r{next(ids)}-{os.getpid()}"
@@ -161,7 +169,22 @@ async def evaluation(_: Request) -> JSONResponse:
 
 
 async def metrics(_: Request) -> PlainTextResponse:
-    return PlainTextResponse("# TYPE up gauge\nup 1\n")
+    if "stuck-errors" in MODES and failing_until[0]:
+        errors[0] += 1
+    return PlainTextResponse(
+        "# TYPE up gauge\nup 1\n# TYPE reference_errors counter\n"
+        f'reference_errors_total{{endpoint="/predict"}} {errors[0]}\n'
+    )
+
+
+async def fault_errors(request: Request) -> JSONResponse:
+    if not authorised(request):
+        return refuse()
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        return body
+    failing_until[0] = time.monotonic() + float(body.get("seconds", 1))
+    return JSONResponse({"detail": "failing"})
 
 
 async def openapi(_: Request) -> JSONResponse:
@@ -282,6 +305,7 @@ app = Starlette(
         Route("/admin/models/rollback", rollback, methods=["POST"]),
         Route("/admin/backup", backup, methods=["POST"]),
         Route("/admin/restore", restore, methods=["POST"]),
+        Route("/admin/faults/errors", fault_errors, methods=["POST"]),
     ]
 )
 
