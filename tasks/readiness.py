@@ -146,7 +146,7 @@ def drill_version_deploys(run: SuiteRun, settings: ReadinessSuiteConfig) -> list
                 name,
                 version,
                 settings.deploy,
-                previous=serving,
+                previous_name=serving,
                 broken=name == settings.deploy.broken_version,
             )
             serving = attempt.serving_after or serving

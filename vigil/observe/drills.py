@@ -189,6 +189,24 @@ def _wait_serving(
     return None, None
 
 
+def current_version(target: Any) -> TargetVersionConfig:
+    """What a process or docker target runs now, as a version it can be deployed back to."""
+    if hasattr(target, "version"):
+        image, command, env = target.version
+        return TargetVersionConfig(image=image, command=command, env=env)
+    return TargetVersionConfig(command=target.command, env=target.extra_env)
+
+
+def deploy_target(target: Any, version: TargetVersionConfig, timeout_s: float) -> None:
+    """Recreate the target on `version` through its adapter's ``deploy``."""
+    if hasattr(target, "version"):
+        target.deploy(version.image or target.version[0], version.command, version.env, timeout_s)
+    else:
+        if version.command is None:
+            raise RunError("a process target's version needs a `command`")
+        target.deploy(version.command, version.env, timeout_s)
+
+
 def deploy_version(
     target: Any,
     client: TargetClient,
@@ -197,7 +215,7 @@ def deploy_version(
     version: TargetVersionConfig,
     config: DeployDrillConfig,
     *,
-    previous: str,
+    previous_name: str,
     broken: bool,
 ) -> DeployAttempt:
     """Deploy a version of the target itself behind the gate; roll back to the old one if it fails.
@@ -209,16 +227,16 @@ def deploy_version(
         name: The version's name, for the record.
         version: Its command and environment.
         config: Gate bounds.
-        previous: The name of the version that serves now.
+        previous_name: The name of the version that serves now.
         broken: The version is expected to fail the gate.
     """
-    previous_command, previous_env = target.command, target.extra_env
+    previous = current_version(target)
     baseline = score_gate(client, rows)
     attempt = DeployAttempt(
-        kind="version", broken=broken, previous=previous, version=name, started_at=_now()
+        kind="version", broken=broken, previous=previous_name, version=name, started_at=_now()
     )
     try:
-        target.deploy(version.command, version.env, timeout_s=config.gate_timeout_s)
+        deploy_target(target, version, config.gate_timeout_s)
         attempt.gate = wait_for_gate(client, rows, None, baseline.accuracy, config)
     except RunError as exc:
         attempt.gate = GateResult(
@@ -228,7 +246,7 @@ def deploy_version(
     if not attempt.gate.passed:
         attempt.rollback_started_at = _now()
         try:
-            target.deploy(previous_command, previous_env, timeout_s=config.gate_timeout_s * 4)
+            deploy_target(target, previous, config.gate_timeout_s * 4)
             attempt.rolled_back = True
             after = score_gate(client, rows)
             if not after.errors:

@@ -16,15 +16,26 @@ from vigil.observe.probes import ProbeConfig
 
 
 class TargetVersionConfig(StrictModel):
-    """One deployable version of a process target: its command and environment."""
+    """One deployable version of the target: a command (process) or an image (docker)."""
 
-    command: list[str] = Field(
+    command: list[str] | None = Field(
+        default=None,
         min_length=1,
-        description="Command of this version; may use {python}, {port} and {workdir}.",
+        description="Command of this version; may use {python}, {port} and {workdir}. "
+        "Required for a process target; for docker it overrides the image's.",
+    )
+    image: str | None = Field(
+        default=None, min_length=1, description="Docker image of this version (local tag)."
     )
     env: dict[str, str] = Field(
         default_factory=dict, description="Extra environment of this version (no secrets)."
     )
+
+    @model_validator(mode="after")
+    def _command_or_image(self) -> TargetVersionConfig:
+        if self.command is None and self.image is None:
+            raise ValueError("give the version a `command` (process) or an `image` (docker)")
+        return self
 
 
 class DeployDrillConfig(StrictModel):
@@ -32,7 +43,7 @@ class DeployDrillConfig(StrictModel):
 
     enabled: bool = Field(default=True, description="Run the deploy drill.")
     warmup_labels: int = Field(
-        default=200,
+        default=120,
         ge=0,
         le=100_000,
         description="Labelled rows the model learns first, so the gate can tell a broken model.",
@@ -95,7 +106,7 @@ class SecurityDrillConfig(StrictModel):
 
     enabled: bool = Field(default=True, description="Run the security drill.")
     timing_samples: int = Field(
-        default=150, ge=20, le=100_000, description="Requests per token variant in the timing test."
+        default=100, ge=20, le=100_000, description="Requests per token variant in the timing test."
     )
     timing_alpha: float = Field(
         default=0.001,
@@ -114,7 +125,7 @@ class SecurityDrillConfig(StrictModel):
         description="Paths from /openapi.json that get property-based requests.",
     )
     fuzz_examples: int = Field(
-        default=25, ge=1, le=10_000, description="Generated requests per fuzzed path."
+        default=15, ge=1, le=10_000, description="Generated requests per fuzzed path."
     )
     tls_ca_file: Path | None = Field(
         default=None,

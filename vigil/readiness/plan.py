@@ -66,9 +66,11 @@ def not_applicable(
 
 
 def versions_runnable(capabilities: Iterable[Capability], settings: ReadinessSuiteConfig) -> bool:
-    """Whether target versions are configured and the target's processes can be replaced."""
+    """Whether target versions are configured and the target can be recreated on them."""
     return (
         runnable("deploy", capabilities, settings)
         and bool(settings.deploy.versions)
-        and Capability.PROCESS_CONTROL in frozenset(capabilities)
+        and bool(
+            {Capability.PROCESS_CONTROL, Capability.CONTAINER_CONTROL} & frozenset(capabilities)
+        )
     )
