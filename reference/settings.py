@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_WORKERS = 16
 """Upper bound on worker processes; shared-memory slots are allocated for this many."""
@@ -91,17 +91,25 @@ class ServiceSettings(BaseModel):
         None, description="PEM certificate (chain) to serve HTTPS with; needs --ssl-keyfile."
     )
     ssl_keyfile: Path | None = Field(
-        None, description="PEM private key of --ssl-certfile; with both, plain HTTP is not served."
+        None,
+        validate_default=True,
+        description="PEM private key of --ssl-certfile; with both, plain HTTP is not served.",
     )
 
-    @model_validator(mode="after")
-    def _tls_pair(self) -> ServiceSettings:
-        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+    @field_validator("ssl_certfile", "ssl_keyfile")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"{path} is not a readable file")
+        return path
+
+    @field_validator("ssl_keyfile")
+    @classmethod
+    def _tls_pair(cls, key: Path | None, info: ValidationInfo) -> Path | None:
+        # Fields validate in order, so the certificate's outcome is known here.
+        if "ssl_certfile" in info.data and (info.data["ssl_certfile"] is None) != (key is None):
             raise ValueError("give both --ssl-certfile and --ssl-keyfile, or neither")
-        for path in (self.ssl_certfile, self.ssl_keyfile):
-            if path is not None and not path.is_file():
-                raise ValueError(f"{path} is not a readable file")
-        return self
+        return key
 
     @property
     def resolved_database_url(self) -> str:
