@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from vigil.contract import labelled_rows
+from vigil.errors import TargetUnavailableError
 from vigil.observe import alerts, drills, security
 from vigil.observe.alerts import AlertDrillObservation
 from vigil.observe.probes import ProbeConfig, ProbeSample, ProbeStream
@@ -198,8 +199,8 @@ def drill_security(run: SuiteRun, settings: ReadinessSuiteConfig) -> SecurityObs
         log_path = getattr(running_target(run.endpoint), "log_path", None)
         if log_path is not None:
             logs.append(Path(log_path))
-    except Exception:
-        pass
+    except TargetUnavailableError:
+        pass  # a target started elsewhere has no log that vigil captured
     return security.run_security_drill(
         run.endpoint,
         settings.security,
