@@ -41,7 +41,12 @@ def _now() -> datetime:
 
 
 def train(client: TargetClient, rows: Sequence[LabelledRow]) -> int:
-    """Predict and label every row so the model learns; returns how many labels were taken."""
+    """Predict and label every row so the model learns; returns how many labels were taken.
+
+    Args:
+        client: A client of the target.
+        rows: Labelled rows whose truth vigil knows.
+    """
     accepted = 0
     for row in rows:
         try:
@@ -54,7 +59,12 @@ def train(client: TargetClient, rows: Sequence[LabelledRow]) -> int:
 
 
 def score_gate(client: TargetClient, rows: Sequence[LabelledRow]) -> GateScore:
-    """Score the gate set once: versions seen, per-row scores, accuracy against the truth."""
+    """Score the gate set once: versions seen, per-row scores, accuracy against the truth.
+
+    Args:
+        client: A client of the target.
+        rows: The gate set.
+    """
     score = GateScore()
     versions: list[str] = []
     correct = answered = 0
@@ -84,7 +94,12 @@ def serving_version(client: TargetClient) -> str | None:
 
 
 def fingerprint(client: TargetClient, rows: Sequence[LabelledRow]) -> Fingerprint:
-    """The target's data seen through its API: version, evaluation totals, gate-set scores."""
+    """The target's data seen through its API: version, evaluation totals, gate-set scores.
+
+    Args:
+        client: A client of the target.
+        rows: The fixed probe set whose scores are part of the fingerprint.
+    """
     taken = Fingerprint(taken_at=_now())
     try:
         evaluation = client.evaluation(window=1)
@@ -108,7 +123,15 @@ def wait_for_gate(
     baseline: float | None,
     config: DeployDrillConfig,
 ) -> GateResult:
-    """Poll until `version` (None: any) serves every gate row and passes, fails, or time is up."""
+    """Poll until `version` (None: any) serves every gate row and passes, fails, or time is up.
+
+    Args:
+        client: A client of the target.
+        rows: The gate set.
+        version: The model version that must answer, or None for any.
+        baseline: The previous version's gate accuracy.
+        config: Gate bounds (accuracy drop, timeout).
+    """
     deadline = time.monotonic() + config.gate_timeout_s
     last = GateResult(passed=False, reason="not yet asked", version=version)
     while time.monotonic() < deadline:
@@ -293,6 +316,10 @@ def write_truncated_copy(path: Path, backup_id: str) -> str:
 
     The copy is valid gzip and valid JSON lines, and it keeps the original's manifest
     (as a careless copy would): only a target that checks content finds it wrong.
+
+    Args:
+        path: The backup's data file.
+        backup_id: Its id; the copy's id is ``<backup_id>-cut``.
     """
     cut_id = f"{backup_id}-cut"[:64]
     with gzip.open(path, "rt", encoding="utf-8") as source:
@@ -313,7 +340,12 @@ def restore(client: TargetClient, backup_id: str) -> tuple[int, str]:
 
 
 def destroy_workdir(workdir: Path, keep: Sequence[str]) -> list[str]:
-    """Delete everything in the target's workdir except `keep`; the names deleted."""
+    """Delete everything in the target's workdir except `keep`; the names deleted.
+
+    Args:
+        workdir: The stopped target's working folder.
+        keep: Names of entries to spare (its log).
+    """
     deleted = []
     for entry in sorted(workdir.iterdir()):
         if entry.name in keep:
@@ -332,7 +364,14 @@ def wait_identical(
     before: Fingerprint,
     config: RestoreDrillConfig,
 ) -> tuple[datetime | None, Fingerprint]:
-    """Poll until the target answers as `before` did (version, scores); when, and the last look."""
+    """Poll until the target answers as `before` did (version, scores); when, and the last look.
+
+    Args:
+        client: A client of the target.
+        rows: The fixed probe set.
+        before: The fingerprint taken at the backup.
+        config: The bound and the score tolerance.
+    """
     deadline = time.monotonic() + config.restore_timeout_s
     seen = fingerprint(client, rows)
     while True:
