@@ -205,7 +205,13 @@ def _value(expression: Expression, scrape: Scrape) -> float | None:
 
 
 def value_at(expression: Expression, scrapes: Sequence[Scrape], index: int) -> float | None:
-    """The expression's value at scrape `index` (a per-second rate for ``rate(...)``)."""
+    """The expression's value at scrape `index` (a per-second rate for ``rate(...)``).
+
+    Args:
+        expression: The parsed expression.
+        scrapes: The scrapes, oldest first.
+        index: Which scrape to evaluate at.
+    """
     now = _value(expression, scrapes[index])
     if now is None or expression.rate_window_s is None:
         return now
@@ -249,7 +255,12 @@ class AlertEvent(BaseModel):
 
 
 def evaluate(rules: Sequence[AlertRule], scrapes: Sequence[Scrape]) -> list[AlertEvent]:
-    """Every state change of every rule over the scrapes, in time order."""
+    """Every state change of every rule over the scrapes, in time order.
+
+    Args:
+        rules: The alert rules.
+        scrapes: The scrapes so far, oldest first.
+    """
     events: list[AlertEvent] = []
     for rule in rules:
         expression = rule.expression

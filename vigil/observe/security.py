@@ -93,7 +93,13 @@ def bad_tokens(token: str) -> dict[str, dict[str, str]]:
 def try_bad_tokens(
     http: httpx.Client, operations: Sequence[tuple[str, str]], token: str
 ) -> list[Exchange]:
-    """Call every admin operation with every bad token; all answers recorded."""
+    """Call every admin operation with every bad token; all answers recorded.
+
+    Args:
+        http: A client of the target.
+        operations: (method, path) of the admin operations.
+        token: The real token, from which the near misses are made.
+    """
     exchanges = []
     for method, path in operations:
         for label, headers in bad_tokens(token).items():
@@ -105,7 +111,15 @@ def try_bad_tokens(
 def time_token_check(
     http: httpx.Client, operation: tuple[str, str], token: str, samples: int, seed: int
 ) -> TimingSample:
-    """Latencies of `samples` calls per token variant, sent interleaved in random order."""
+    """Latencies of `samples` calls per token variant, sent interleaved in random order.
+
+    Args:
+        http: A client of the target (one kept-alive connection).
+        operation: The read-only admin call to time.
+        token: The real token.
+        samples: Calls per variant.
+        seed: Seed of the interleaving.
+    """
     method, path = operation
     right_prefix = token[:-1] + ("A" if token[-1:] != "A" else "B")
     wrong_first = ("A" if token[:1] != "A" else "B") + token[1:]
@@ -251,7 +265,13 @@ def _draw(schema: dict[str, Any], root: dict[str, Any], examples: int) -> list[A
 def generated_requests(
     openapi: dict[str, Any], paths: Sequence[str], examples: int
 ) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """(label, method, path, request arguments) drawn from the document's schemas."""
+    """(label, method, path, request arguments) drawn from the document's schemas.
+
+    Args:
+        openapi: The target's OpenAPI document.
+        paths: The paths to generate requests for (request bodies and query parameters).
+        examples: Requests per operation.
+    """
     requests = []
     for path in paths:
         item = openapi.get("paths", {}).get(path, {})
@@ -324,7 +344,13 @@ def check_tls(base_url: str, ca_file: Path | None, timeout_s: float) -> TlsObser
 
 
 def secrets_to_hide(token: str | None, env: dict[str, str], names: Iterable[str]) -> list[str]:
-    """The values that must never appear: the admin token, the named variables, URL passwords."""
+    """The values that must never appear: the admin token, the named variables, URL passwords.
+
+    Args:
+        token: The admin token, if the target has one.
+        env: The environment the named variables are read from.
+        names: Names of variables holding secrets (database URLs and the like).
+    """
     found = [token] if token else []
     for name in names:
         value = env.get(name)
@@ -340,7 +366,13 @@ def secrets_to_hide(token: str | None, env: dict[str, str], names: Iterable[str]
 def scan_for_secrets(
     secrets: Sequence[str], exchanges: Sequence[Exchange], files: Sequence[Path]
 ) -> tuple[list[str], list[str]]:
-    """Where any secret appears, and what was scanned; a leak names the place, never the value."""
+    """Where any secret appears, and what was scanned; a leak names the place, never the value.
+
+    Args:
+        secrets: The values to look for.
+        exchanges: Answers the drill received.
+        files: Files to read (the target's log, report files).
+    """
     leaks: list[str] = []
     scanned: list[str] = [f"{len(exchanges)} responses"]
     for exchange in exchanges:
