@@ -541,9 +541,10 @@ def _record_drills(self: Store, run_id: str, drills: list[DrillRecord]) -> None:
     """Replace the run's drills with `drills`, in one transaction."""
     with self._session() as session:
         session.execute(sa.delete(DrillRecord).where(DrillRecord.run_id == run_id))
-        for drill in drills:
-            drill.run_id = run_id
-        session.add_all(drills)
+        # Fresh rows, so that records written once before (a retry) are inserted again.
+        session.add_all(
+            DrillRecord(**d.model_dump(exclude={"id", "run_id"}), run_id=run_id) for d in drills
+        )
 
 
 def _drills(self: Store, run_id: str) -> list[DrillRecord]:
@@ -570,9 +571,12 @@ def _record_probe_series(
                 ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite
             )
         )
-        for point in points:
-            point.run_id, point.suite = run_id, suite
-        session.add_all(points)
+        session.add_all(
+            ProbeSeriesRecord(
+                **p.model_dump(exclude={"id", "run_id", "suite"}), run_id=run_id, suite=suite
+            )
+            for p in points
+        )
 
 
 def _probe_series(self: Store, run_id: str, suite: str = "readiness") -> list[ProbeSeriesRecord]:
