@@ -182,6 +182,10 @@ class BackupResponse(BaseModel):
     path: str
     created_at: str
     feedback_count: int
+    bytes: int
+    sha256: str
+    tables: dict[str, dict[str, Any]]
+    """Per table: ``rows`` and the ``sha256`` of its backup lines (also in the manifest)."""
 
 
 class RestoreRequest(RequestBody):

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -47,7 +48,7 @@ from reference.incidents import parse_iso
 from reference.patterns import PatternRequest, PatternResponse, decoys
 from reference.settings import MAX_WORKERS
 from reference.shared_state import ControlField, SlotField
-from reference.storage import iso_utc
+from reference.storage import BackupInvalidError, file_sha256, iso_utc
 from reference.worker import FeedbackOutcome, ModelNotReadyError, WorkerRuntime
 from reference.writer import UNAVAILABLE_ERRORS
 
@@ -492,16 +493,32 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
         path = backup_dir / f"{backup_id}.jsonl.gz"
         partial = path.with_suffix(".partial")
         try:
-            count = await runtime.db(runtime.database.export_to, partial, timeout_s=BULK_TIMEOUT_S)
+            digests = await runtime.db(
+                runtime.database.export_to, partial, timeout_s=BULK_TIMEOUT_S
+            )
         except UNAVAILABLE_ERRORS as exc:
             partial.unlink(missing_ok=True)
             raise HTTPException(503, "database unavailable; back up when it is back") from exc
+        manifest = {
+            "backup_id": backup_id,
+            "created_at": iso_utc(created),
+            "file": path.name,
+            "bytes": partial.stat().st_size,
+            "sha256": await asyncio.to_thread(file_sha256, partial),
+            "tables": {name: digest.as_manifest() for name, digest in digests.items()},
+        }
+        # The manifest is written first and the data file renamed into place last, so a
+        # backup visible under its id always has the manifest that vouches for it.
+        _write_atomically(_manifest_path(path), json.dumps(manifest, indent=1))
         os.replace(partial, path)
         return {
             "backup_id": backup_id,
             "path": str(path),
-            "created_at": iso_utc(created),
-            "feedback_count": count,
+            "created_at": manifest["created_at"],
+            "feedback_count": digests["feedback"].rows,
+            "bytes": manifest["bytes"],
+            "sha256": manifest["sha256"],
+            "tables": manifest["tables"],
         }
 
     @app.post(
@@ -511,18 +528,31 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
         responses=ADMIN_RESPONSES,
     )
     async def admin_restore(body: RestoreRequest) -> dict[str, Any]:
-        """Replace the database content with a backup; workers reload the model."""
+        """Replace the database content with a backup that matches its manifest."""
         path = settings.data_dir.resolve() / "backups" / f"{body.backup_id}.jsonl.gz"
         if not path.is_file():
             raise HTTPException(
                 404, f"no backup {body.backup_id!r} in {path.parent}; see POST /admin/backup"
             )
         try:
-            count = await runtime.db(runtime.database.import_from, path, timeout_s=BULK_TIMEOUT_S)
+            manifest = json.loads(_manifest_path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise HTTPException(
+                422,
+                f"backup {body.backup_id!r} has no readable manifest ({type(exc).__name__}); "
+                "it cannot be verified, so it is not restored",
+            ) from exc
+        try:
+            count = await runtime.db(
+                runtime.database.import_from, path, manifest, timeout_s=BULK_TIMEOUT_S
+            )
             found = await runtime.db(runtime.database.active_version)
             if found:
                 # A fresh change time makes every worker reload from the restored state.
                 await runtime.db(runtime.database.set_active, found[0].name)
+        except BackupInvalidError as exc:
+            logger.error("restore refused: %s", exc)
+            raise HTTPException(422, f"{exc}; nothing was restored") from exc
         except UNAVAILABLE_ERRORS as exc:
             raise HTTPException(503, "database unavailable; restore when it is back") from exc
         return {
@@ -565,6 +595,17 @@ def create_app(runtime: WorkerRuntime) -> FastAPI:
         }
 
     return app
+
+
+def _manifest_path(backup: Path) -> Path:
+    """Where the manifest of a backup file lives (beside it)."""
+    return backup.with_name(backup.name.removesuffix(".jsonl.gz") + ".manifest.json")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:

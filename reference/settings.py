@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_WORKERS = 16
 """Upper bound on worker processes; shared-memory slots are allocated for this many."""
@@ -87,6 +87,29 @@ class ServiceSettings(BaseModel):
     patterns_mode: Literal["analyze", "none", "random"] = Field(
         "analyze", description="none: /patterns/analyze finds nothing; random: random windows."
     )
+    ssl_certfile: Path | None = Field(
+        None, description="PEM certificate (chain) to serve HTTPS with; needs --ssl-keyfile."
+    )
+    ssl_keyfile: Path | None = Field(
+        None,
+        validate_default=True,
+        description="PEM private key of --ssl-certfile; with both, plain HTTP is not served.",
+    )
+
+    @field_validator("ssl_certfile", "ssl_keyfile")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"{path} is not a readable file")
+        return path
+
+    @field_validator("ssl_keyfile")
+    @classmethod
+    def _tls_pair(cls, key: Path | None, info: ValidationInfo) -> Path | None:
+        # Fields validate in order, so the certificate's outcome is known here.
+        if "ssl_certfile" in info.data and (info.data["ssl_certfile"] is None) != (key is None):
+            raise ValueError("give both --ssl-certfile and --ssl-keyfile, or neither")
+        return key
 
     @property
     def resolved_database_url(self) -> str:

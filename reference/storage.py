@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -490,29 +491,54 @@ class Database:
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
-    def export_to(self, path: Path) -> int:
-        """Write every table to a gzipped JSON-lines file; returns the feedback count."""
-        feedback_count = 0
+    def export_to(self, path: Path) -> dict[str, TableDigest]:
+        """Write every table to a gzipped JSON-lines file; returns each table's rows and digest.
+
+        Rows are written in primary-key order, so two backups of the same content carry
+        the same per-table digests (that is how a restore is shown to be identical).
+        """
+        digests = {m.__table__.name: TableDigest() for m in BACKED_UP_TABLES}
         with gzip.open(path, "wt", encoding="utf-8") as out, self.engine.connect() as conn:
             for model in BACKED_UP_TABLES:
                 table = model.__table__
-                for row in conn.execute(sa.select(table)):
+                digest = digests[table.name]
+                for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns)):
                     values = {k: _to_json(v) for k, v in row._mapping.items()}
-                    out.write(json.dumps({"table": table.name, "row": values}) + "\n")
-                    if model is Feedback:
-                        feedback_count += 1
-        return feedback_count
+                    line = json.dumps({"table": table.name, "row": values}) + "\n"
+                    out.write(line)
+                    digest.add(line)
+        return digests
 
-    def import_from(self, path: Path) -> int:
-        """Replace every table's content with a file written by :meth:`export_to`."""
+    def import_from(self, path: Path, manifest: dict[str, Any]) -> int:
+        """Replace every table's content with a file written by :meth:`export_to`.
+
+        The file is checked against its manifest (whole-file SHA-256, then each table's
+        row count and digest) before anything is deleted, so a truncated or altered
+        backup is refused with :class:`BackupInvalidError` and the data stays as it was.
+        """
+        check_backup_file(path, manifest)
         tables = {m.__table__.name: m.__table__ for m in BACKED_UP_TABLES}
         rows: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
-        with gzip.open(path, "rt", encoding="utf-8") as source:
-            for line in source:
-                item = json.loads(line)
-                table = tables[item["table"]]
-                rows[item["table"]].append(
-                    {k: _from_json(table.c[k].type, v) for k, v in item["row"].items()}
+        digests = {name: TableDigest() for name in tables}
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as source:
+                for line in source:
+                    item = json.loads(line)
+                    table = tables[item["table"]]
+                    digests[item["table"]].add(line)
+                    rows[item["table"]].append(
+                        {k: _from_json(table.c[k].type, v) for k, v in item["row"].items()}
+                    )
+        except (OSError, EOFError, ValueError, KeyError) as exc:
+            raise BackupInvalidError(f"backup {path.name} cannot be read: {exc}") from exc
+        expected = manifest.get("tables", {})
+        for name, digest in digests.items():
+            claimed = expected.get(name)
+            if claimed is None or claimed != digest.as_manifest():
+                raise BackupInvalidError(
+                    f"backup {path.name}: table {name} holds {digest.rows} rows "
+                    f"(sha256 {digest.hexdigest()[:12]}), its manifest says "
+                    f"{claimed or 'nothing'}; the file is truncated or altered"
                 )
         with self.engine.begin() as conn:
             for model in reversed(BACKED_UP_TABLES):
@@ -532,6 +558,56 @@ class Database:
                         )
                     )
         return len(rows[Feedback.__table__.name])
+
+
+class BackupInvalidError(ValueError):
+    """A backup file that does not match its manifest (truncated, altered or unlisted)."""
+
+
+class TableDigest:
+    """Row count and SHA-256 over the backup lines of one table."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._hash = hashlib.sha256()
+
+    def add(self, line: str) -> None:
+        """Count one backup line and fold it into the digest."""
+        self.rows += 1
+        self._hash.update(line.encode("utf-8"))
+
+    def hexdigest(self) -> str:
+        """The digest so far."""
+        return self._hash.hexdigest()
+
+    def as_manifest(self) -> dict[str, Any]:
+        """The manifest entry of this table."""
+        return {"rows": self.rows, "sha256": self.hexdigest()}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_backup_file(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise BackupInvalidError unless the file's size and SHA-256 match its manifest."""
+    size = path.stat().st_size
+    if size != manifest.get("bytes"):
+        raise BackupInvalidError(
+            f"backup {path.name} is {size} bytes, its manifest says {manifest.get('bytes')}; "
+            "the file is truncated or altered"
+        )
+    actual = file_sha256(path)
+    if actual != manifest.get("sha256"):
+        raise BackupInvalidError(
+            f"backup {path.name} has sha256 {actual[:12]}..., its manifest says "
+            f"{str(manifest.get('sha256'))[:12]}...; the file is altered"
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

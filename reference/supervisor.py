@@ -131,7 +131,8 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         logger.info(
-            "listening on http://%s:%d with %d worker(s), data in %s",
+            "listening on %s://%s:%d with %d worker(s), data in %s",
+            "https" if settings.ssl_certfile else "http",
             settings.host,
             self.port,
             settings.workers,

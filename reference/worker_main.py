@@ -38,5 +38,7 @@ def run_worker(
         timeout_keep_alive=30,
         proxy_headers=False,
         server_header=False,
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
     )
     uvicorn.Server(config).run(sockets=[sock])

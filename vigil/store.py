@@ -606,6 +606,32 @@ class LoadRunRecord(VigilTable, table=True):
 
     __tablename__ = "load_runs"
 
+
+# --- readiness drills and their probe timeline -------------------------------------------------
+# Kept together at the end of the module so the readiness suite's tables and methods stay
+# one self-contained block; the methods are attached to Store below.
+
+
+class DrillRecord(VigilTable, table=True):
+    """One readiness drill (deploy, rollback, backup/restore, security) and its evidence."""
+
+    __tablename__ = "readiness_drills"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    drill: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    excluded_from_availability: bool = False
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+
+
+class ProbeSeriesRecord(VigilTable, table=True):
+    """Probe counts of one second of a run's probe stream (the deploy timeline)."""
+
+    __tablename__ = "probe_series"
+
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
     suite: str = Field(max_length=64)
@@ -756,3 +782,70 @@ class ActiveFaultRecord(VigilTable, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
     started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+    second: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    sent: int
+    good: int
+    failed: int
+    max_latency_ms: float | None = None
+
+
+def _record_drills(self: Store, run_id: str, drills: list[DrillRecord]) -> None:
+    """Replace the run's drills with `drills`, in one transaction."""
+    with self._session() as session:
+        session.execute(sa.delete(DrillRecord).where(DrillRecord.run_id == run_id))
+        # Fresh rows, so that records written once before (a retry) are inserted again.
+        session.add_all(
+            DrillRecord(**d.model_dump(exclude={"id", "run_id"}), run_id=run_id) for d in drills
+        )
+
+
+def _drills(self: Store, run_id: str) -> list[DrillRecord]:
+    """The run's drills, in the order they started."""
+    with self._session() as session:
+        rows = session.exec(
+            select(DrillRecord)
+            .where(DrillRecord.run_id == run_id)
+            .order_by(DrillRecord.started_at, DrillRecord.id)
+        ).all()
+    for row in rows:
+        row.started_at = _as_utc(row.started_at)
+        row.finished_at = _as_utc(row.finished_at)
+    return list(rows)
+
+
+def _record_probe_series(
+    self: Store, run_id: str, suite: str, points: list[ProbeSeriesRecord]
+) -> None:
+    """Replace the suite's probe series for the run with `points`, in one transaction."""
+    with self._session() as session:
+        session.execute(
+            sa.delete(ProbeSeriesRecord).where(
+                ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite
+            )
+        )
+        session.add_all(
+            ProbeSeriesRecord(
+                **p.model_dump(exclude={"id", "run_id", "suite"}), run_id=run_id, suite=suite
+            )
+            for p in points
+        )
+
+
+def _probe_series(self: Store, run_id: str, suite: str = "readiness") -> list[ProbeSeriesRecord]:
+    """The suite's probe counts per second, oldest first."""
+    with self._session() as session:
+        rows = session.exec(
+            select(ProbeSeriesRecord)
+            .where(ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite)
+            .order_by(ProbeSeriesRecord.second)
+        ).all()
+    for row in rows:
+        row.second = _as_utc(row.second)
+    return list(rows)
+
+
+Store.record_drills = _record_drills  # type: ignore[attr-defined]
+Store.drills = _drills  # type: ignore[attr-defined]
+Store.record_probe_series = _record_probe_series  # type: ignore[attr-defined]
+Store.probe_series = _probe_series  # type: ignore[attr-defined]

@@ -33,6 +33,9 @@ class DockerTarget(Target):
         self._client: Any = None
         self._container: Any = None
         self._port: int | None = None
+        self._image: str = config.image
+        self._command: list[str] | None = list(config.command) if config.command else None
+        self._extra_env: dict[str, str] = {}
 
     def _docker(self) -> Any:
         if self._client is None:
@@ -51,16 +54,20 @@ class DockerTarget(Target):
             self._client = client
         return self._client
 
-    def start(self) -> TargetEndpoint:
-        """Create and start the container, then wait until it is healthy."""
+    def start(self, timeout_s: float | None = None) -> TargetEndpoint:
+        """Create and start the container, then wait until it is healthy.
+
+        Args:
+            timeout_s: How long to wait for health; default ``startup_timeout_s``.
+        """
         from docker.errors import DockerException, ImageNotFound
 
         client = self._docker()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._port = self._port or self.config.port or free_port()
         values = {"port": self._port, "workdir": str(self.workdir)}
-        command = [part.format(**values) for part in self.config.command or []] or None
-        env = dict(self.config.env)
+        command = [part.format(**values) for part in self._command or []] or None
+        env = {**self.config.env, **self._extra_env}
         token_source = self._hand_over_token(env, self.config.token_env)
         volumes = {
             str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
@@ -69,9 +76,9 @@ class DockerTarget(Target):
         volumes[str(self.workdir)] = {"bind": str(self.workdir), "mode": "rw"}
         try:
             # Never pull: `containers.run` would reach for a registry when the image is absent.
-            client.images.get(self.config.image)
+            client.images.get(self._image)
             self._container = client.containers.create(
-                self.config.image,
+                self._image,
                 command=command,
                 network_mode="host",
                 environment=env,
@@ -83,7 +90,7 @@ class DockerTarget(Target):
             self._container.start()
         except ImageNotFound as exc:
             raise TargetUnavailableError(
-                f"image {self.config.image!r} is not present locally; build or load it first "
+                f"image {self._image!r} is not present locally; build or load it first "
                 "(vigil never pulls images)"
             ) from exc
         except DockerException as exc:
@@ -91,7 +98,7 @@ class DockerTarget(Target):
         self._endpoint = self._make_endpoint(self.config.base_url.format(**values), token_source)
         wait_until_healthy(
             self._endpoint,
-            self.config.startup_timeout_s,
+            timeout_s or self.config.startup_timeout_s,
             still_running=self._running,
             describe_exit=self._describe_exit,
         )
@@ -118,6 +125,46 @@ class DockerTarget(Target):
         """Stop and start a fresh container on the same port with the same token."""
         self.stop()
         return self.start()
+
+    @property
+    def version(self) -> tuple[str, list[str] | None, dict[str, str]]:
+        """The image, command template and extra environment that run (or ran last)."""
+        return self._image, self._command, dict(self._extra_env)
+
+    def deploy(
+        self,
+        image: str,
+        command: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> TargetEndpoint:
+        """Replace the running container with one of `image`, same port, token and workdir.
+
+        A recreate deploy, like :meth:`ProcessTarget.deploy`: the old container is stopped
+        and removed before the new one starts (requests in between fail and are counted
+        by the deploy drill). A new container that exits or is not healthy within
+        `timeout_s` is removed again, leaving nothing running; the caller rolls back by
+        deploying the previous image.
+
+        Args:
+            image: A locally present image reference (vigil never pulls).
+            command: Its command (may use {port} and {workdir}); None keeps the current one.
+            env: Extra environment of the new version (no secrets).
+            timeout_s: How long the new container has to become healthy.
+
+        Raises:
+            TargetUnavailableError: the new container did not become healthy.
+        """
+        self.stop()
+        self._image = image
+        if command is not None:
+            self._command = list(command)
+        self._extra_env = dict(env or {})
+        try:
+            return self.start(timeout_s=timeout_s)
+        except TargetUnavailableError:
+            self.stop()
+            raise
 
     @property
     def container(self) -> Any:

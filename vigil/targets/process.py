@@ -42,20 +42,26 @@ class ProcessTarget(Target):
         self.log_path = self.workdir / "target.log"
         self._guard: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
+        self._command: list[str] = list(config.command)
+        self._extra_env: dict[str, str] = {}
 
     # --- life cycle ---------------------------------------------------------------------------
 
-    def start(self) -> TargetEndpoint:
-        """Launch the command under the guard and wait until its health endpoint answers."""
+    def start(self, timeout_s: float | None = None) -> TargetEndpoint:
+        """Launch the command under the guard and wait until its health endpoint answers.
+
+        Args:
+            timeout_s: How long to wait for health; default ``startup_timeout_s``.
+        """
         if self._guard is not None and self._guard.poll() is None:
             return self.endpoint
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._port = self._port or self.config.port or free_port()
         values = {"python": sys.executable, "port": self._port, "workdir": str(self.workdir)}
-        command = [part.format(**values) for part in self.config.command]
+        command = [part.format(**values) for part in self._command]
         base_url = self.config.base_url.format(**values)
 
-        env = {**os.environ, **self.config.env}
+        env = {**os.environ, **self.config.env, **self._extra_env}
         token_source = self._hand_over_token(env, self.config.token_env)
 
         guard = [
@@ -87,7 +93,7 @@ class ProcessTarget(Target):
         self._endpoint = self._make_endpoint(base_url, token_source)
         wait_until_healthy(
             self._endpoint,
-            self.config.startup_timeout_s,
+            timeout_s or self.config.startup_timeout_s,
             still_running=lambda: self._guard is not None and self._guard.poll() is None,
             describe_exit=self._describe_exit,
         )
@@ -117,6 +123,43 @@ class ProcessTarget(Target):
         """Stop and start again on the same port with the same token."""
         self.stop()
         return self.start()
+
+    @property
+    def command(self) -> list[str]:
+        """The command template of the version that runs (or ran last)."""
+        return list(self._command)
+
+    @property
+    def extra_env(self) -> dict[str, str]:
+        """The environment the running version got on top of the configuration's."""
+        return dict(self._extra_env)
+
+    def deploy(
+        self, command: list[str], env: dict[str, str] | None = None, timeout_s: float | None = None
+    ) -> TargetEndpoint:
+        """Replace the running version with `command` on the same port, token and workdir.
+
+        This is a recreate deploy: the old tree is stopped before the new one starts,
+        because a service that binds its own port cannot share it with its successor.
+        Requests sent in between fail, and the deploy drill counts them. A new version
+        that exits or is not healthy within `timeout_s` is stopped again, leaving nothing
+        running; the caller rolls back by deploying the previous command.
+
+        Args:
+            command: The new version's command; may use {python}, {port} and {workdir}.
+            env: Extra environment of the new version (no secrets).
+            timeout_s: How long the new version has to become healthy.
+
+        Raises:
+            TargetUnavailableError: the new version did not become healthy.
+        """
+        self.stop()
+        self._command, self._extra_env = list(command), dict(env or {})
+        try:
+            return self.start(timeout_s=timeout_s)
+        except TargetUnavailableError:
+            self.stop()
+            raise
 
     # --- process control ----------------------------------------------------------------------
 
