@@ -606,32 +606,6 @@ class LoadRunRecord(VigilTable, table=True):
 
     __tablename__ = "load_runs"
 
-
-# --- readiness drills and their probe timeline -------------------------------------------------
-# Kept together at the end of the module so the readiness suite's tables and methods stay
-# one self-contained block; the methods are attached to Store below.
-
-
-class DrillRecord(VigilTable, table=True):
-    """One readiness drill (deploy, rollback, backup/restore, security) and its evidence."""
-
-    __tablename__ = "readiness_drills"
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
-    drill: str = Field(max_length=64)
-    status: str = Field(max_length=16)
-    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
-    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
-    excluded_from_availability: bool = False
-    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
-
-
-class ProbeSeriesRecord(VigilTable, table=True):
-    """Probe counts of one second of a run's probe stream (the deploy timeline)."""
-
-    __tablename__ = "probe_series"
-
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
     suite: str = Field(max_length=64)
@@ -783,6 +757,35 @@ class ActiveFaultRecord(VigilTable, table=True):
     started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
+
+# --- readiness drills and their probe timeline -------------------------------------------------
+# Kept together at the end of the module so the readiness suite's tables and methods stay
+# one self-contained block; the methods are attached to Store below.
+
+
+class DrillRecord(VigilTable, table=True):
+    """One readiness drill (deploy, rollback, backup/restore, security) and its evidence."""
+
+    __tablename__ = "readiness_drills"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    drill: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    excluded_from_availability: bool = False
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+
+
+class ProbeSeriesRecord(VigilTable, table=True):
+    """Probe counts of one second of a run's probe stream (the deploy timeline)."""
+
+    __tablename__ = "probe_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    suite: str = Field(max_length=64)
     second: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     sent: int
     good: int

@@ -28,9 +28,10 @@ from vigil.config_base import SuiteSettings
 from vigil.errors import ConfigError
 from vigil.faults.config import RecoveryPartConfig
 from vigil.performance.settings import PerformanceSuiteConfig
+from vigil.readiness.config import ReadinessSuiteConfig
 from vigil.results import SuiteResult
 from vigil.scoring.learning_settings import LearningPartConfig
-from vigil.scoring.patterns import PatternsPartConfig
+from vigil.scoring.patterns_settings import PatternsPartConfig
 from vigil.synth.config import DataSuiteConfig
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -287,6 +288,50 @@ SUITES: dict[str, SuiteSpec] = _registry(
         settings=WorkflowSuiteConfig,
         flow="flows.workflow:workflow",
         measures=tuple(m for part in WORKFLOW_PARTS.values() for m in part.measures),
+    ),
+    SuiteSpec(
+        name="readiness",
+        description="Production readiness proven by drills under a steady probe stream: deploy "
+        "and roll back, backup and restore, security, alerting.",
+        settings=ReadinessSuiteConfig,
+        flow="flows.readiness:readiness",
+        measures=(
+            MeasureSpec(
+                "availability",
+                "",
+                "Share of probes answered correctly over the suite, injected-fault windows "
+                "excluded.",
+            ),
+            *(
+                spec
+                for prefix, what in (("", "model"), ("version_", "target version"))
+                for spec in (
+                    MeasureSpec(
+                        f"{prefix}deploy_failed_requests",
+                        "requests",
+                        f"Probes that failed while a {what} was deployed.",
+                    ),
+                    MeasureSpec(
+                        f"{prefix}deploy_seconds", "s", f"Time until a {what} deploy was healthy."
+                    ),
+                    MeasureSpec(
+                        f"{prefix}rollback_seconds",
+                        "s",
+                        f"Time to roll a broken {what} back to the previous one.",
+                    ),
+                )
+            ),
+            MeasureSpec("rto_s", "s", "Recovery time objective met: restore until serving."),
+            MeasureSpec(
+                "rpo_s", "s", "Data written after the backup that the restore lost (time)."
+            ),
+            MeasureSpec(
+                "rpo_feedback_lost", "labels", "Labels acknowledged and lost by a restore."
+            ),
+            MeasureSpec("security_findings", "findings", "Security problems the drills found."),
+            MeasureSpec("alert_fire_s", "s", "Time from the fault until its alert fired."),
+            MeasureSpec("alert_resolve_s", "s", "Time from recovery until the alert resolved."),
+        ),
     ),
 )
 """Every suite, in the order ``validate`` runs them."""

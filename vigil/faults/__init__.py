@@ -6,97 +6,20 @@ it; :func:`inject` is the one entry point. Nothing registers itself on import.
 
 from __future__ import annotations
 
-from vigil.errors import ConfigError
-from vigil.faults.base import (
-    ActiveFault,
-    FaultContext,
-    FaultEvidence,
-    active_faults,
-    roll_back_all,
-)
-from vigil.faults.config import FaultConfig, RecoveryPartConfig, ScenarioConfig
-from vigil.faults.container import (
-    ContainerKillFault,
-    ContainerPauseFault,
-    ContainerRestartFault,
-    ContainerStopFault,
-)
-from vigil.faults.data import InputDriftFault, PoisonedFeedbackFault
-from vigil.faults.dependency import DatabaseRefuseFault, SqliteLockFault
-from vigil.faults.hooks import BadModelDeployFault, ErrorSpikeFault
-from vigil.faults.journal import revert_journalled_faults
-from vigil.faults.network import (
-    NetworkBandwidthFault,
-    NetworkBlackholeFault,
-    NetworkLatencyFault,
-    NetworkRefuseFault,
-    NetworkResetFault,
-)
-from vigil.faults.process import (
-    ProcessHangFault,
-    ProcessKillFault,
-    ProcessRestartFault,
-    ProcessTerminateFault,
-)
-from vigil.faults.resource import (
-    CpuBurnFault,
-    DiskFillFault,
-    FdExhaustionFault,
-    MemoryBalloonFault,
-)
+from vigil.exports import lazy_exports
 
-FAULT_KINDS: dict[str, type[ActiveFault]] = {
-    "process_kill": ProcessKillFault,
-    "process_terminate": ProcessTerminateFault,
-    "process_hang": ProcessHangFault,
-    "process_restart": ProcessRestartFault,
-    "container_kill": ContainerKillFault,
-    "container_stop": ContainerStopFault,
-    "container_pause": ContainerPauseFault,
-    "container_restart": ContainerRestartFault,
-    "network_latency": NetworkLatencyFault,
-    "network_bandwidth": NetworkBandwidthFault,
-    "network_reset": NetworkResetFault,
-    "network_blackhole": NetworkBlackholeFault,
-    "network_refuse": NetworkRefuseFault,
-    "error_spike": ErrorSpikeFault,
-    "bad_model_deploy": BadModelDeployFault,
-    "sqlite_lock": SqliteLockFault,
-    "database_refused": DatabaseRefuseFault,
-    "poisoned_feedback": PoisonedFeedbackFault,
-    "input_drift": InputDriftFault,
-    "cpu_burn": CpuBurnFault,
-    "memory_balloon": MemoryBalloonFault,
-    "disk_fill": DiskFillFault,
-    "fd_exhaustion": FdExhaustionFault,
+_EXPORTS = {
+    "ActiveFault": "base",
+    "FAULT_KINDS": "registry",
+    "FaultConfig": "config",
+    "FaultContext": "base",
+    "FaultEvidence": "base",
+    "RecoveryPartConfig": "config",
+    "ScenarioConfig": "config",
+    "active_faults": "base",
+    "inject": "registry",
+    "revert_journalled_faults": "journal",
+    "roll_back_all": "base",
 }
-
-
-def inject(config: FaultConfig, context: FaultContext) -> ActiveFault:
-    """Inject the fault `config` describes and return its handle.
-
-    Raises:
-        ConfigError: no fault class is registered for the config's kind.
-        TargetUnavailableError: the target lacks what the fault needs.
-    """
-    fault_class = FAULT_KINDS.get(config.kind)
-    if fault_class is None:
-        raise ConfigError(
-            f"fault kind {config.kind!r} has no implementation; known: {', '.join(FAULT_KINDS)}"
-        )
-    return fault_class.inject(config, context)
-
-
-__all__ = [
-    "FAULT_KINDS",
-    "ActiveFault",
-    "FaultConfig",
-    "FaultContext",
-    "FaultEvidence",
-    "RecoveryPartConfig",
-    "ScenarioConfig",
-    "active_faults",
-    "inject",
-    "revert_journalled_faults",
-    "roll_back_all",
-]
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -26,73 +26,40 @@ busy are counted in ``LoadResult.late_sends`` / ``dropped_sends``. Only loopback
 allowed unless ``allow_hosts`` says otherwise. From a shell: ``vigil load URL --users 50``.
 """
 
-from vigil.load.arrivals import ArrivalSchedule
-from vigil.load.config import (
-    LOOPBACK_HOSTS,
-    ArrivalStage,
-    LatencySloConfig,
-    LoadModel,
-    LoadProfileConfig,
-    StressRampConfig,
-    check_target_allowed,
-)
-from vigil.load.engine import ProgressCallback, StopSignal, run_load, run_load_async
-from vigil.load.saturation import (
-    SaturationResult,
-    SaturationStep,
-    find_saturation,
-    find_saturation_async,
-)
-from vigil.load.scenario import (
-    Iteration,
-    LabelledRow,
-    Scenario,
-    Step,
-    predict_feedback_scenario,
-    random_labelled_rows,
-)
-from vigil.load.shards import run_load_sharded
-from vigil.load.statistics import (
-    ErrorKind,
-    LatencySummary,
-    LoadProgress,
-    LoadResult,
-    RequestStats,
-    StopReason,
-    TimeBucket,
-    merge_results,
-)
+from vigil.exports import lazy_exports
 
-__all__ = [
-    "LOOPBACK_HOSTS",
-    "ArrivalSchedule",
-    "ArrivalStage",
-    "ErrorKind",
-    "Iteration",
-    "LabelledRow",
-    "LatencySloConfig",
-    "LatencySummary",
-    "LoadModel",
-    "LoadProfileConfig",
-    "LoadProgress",
-    "LoadResult",
-    "ProgressCallback",
-    "RequestStats",
-    "SaturationResult",
-    "SaturationStep",
-    "Scenario",
-    "Step",
-    "StopReason",
-    "StopSignal",
-    "StressRampConfig",
-    "TimeBucket",
-    "check_target_allowed",
-    "find_saturation",
-    "find_saturation_async",
-    "merge_results",
-    "predict_feedback_scenario",
-    "random_labelled_rows",
-    "run_load",
-    "run_load_async",
-    "run_load_sharded",
-]
+_EXPORTS = {
+    "ArrivalSchedule": "arrivals",
+    "ArrivalStage": "config",
+    "ErrorKind": "statistics",
+    "Iteration": "scenario",
+    "LOOPBACK_HOSTS": "config",
+    "LabelledRow": "scenario",
+    "LatencySloConfig": "config",
+    "LatencySummary": "statistics",
+    "LoadModel": "config",
+    "LoadProfileConfig": "config",
+    "LoadProgress": "statistics",
+    "LoadResult": "statistics",
+    "ProgressCallback": "engine",
+    "RequestStats": "statistics",
+    "SaturationResult": "saturation",
+    "SaturationStep": "saturation",
+    "Scenario": "scenario",
+    "Step": "scenario",
+    "StopReason": "statistics",
+    "StopSignal": "engine",
+    "StressRampConfig": "config",
+    "TimeBucket": "statistics",
+    "check_target_allowed": "config",
+    "find_saturation": "saturation",
+    "find_saturation_async": "saturation",
+    "merge_results": "statistics",
+    "predict_feedback_scenario": "scenario",
+    "random_labelled_rows": "scenario",
+    "run_load": "engine",
+    "run_load_async": "engine",
+    "run_load_sharded": "shards",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

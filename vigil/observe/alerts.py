@@ -23,15 +23,17 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vigil.config_base import StrictModel
 from vigil.errors import ConfigError
 from vigil.observe.probes import PROBE_FEATURES
+
+if TYPE_CHECKING:  # the configuration imports AlertRule from here: keep it light
+    import httpx
 
 _EXPR = re.compile(
     r"^\s*(?:(?P<fn>rate)\(\s*)?(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)\s*"
@@ -184,6 +186,8 @@ def parse_exposition(text: str, at: datetime) -> Scrape:
 
 def scrape(http: httpx.Client) -> Scrape:
     """Scrape ``GET /metrics`` once (the client carries the timeout)."""
+    import httpx  # here: this module is imported whenever the configuration loads
+
     at = datetime.now(UTC)
     try:
         answer = http.get("/metrics")
@@ -301,6 +305,8 @@ def post_webhook(url: str, events: Sequence[AlertEvent], timeout_s: float) -> in
         events: The events to deliver (pending ones are not sent).
         timeout_s: Timeout of the request.
     """
+    import httpx  # here: this module is imported whenever the configuration loads
+
     alerts = [
         {
             "status": "firing" if e.state == "firing" else "resolved",
@@ -374,6 +380,8 @@ def run_alert_drill(
         requests_per_scrape: Predictions sent between two scrapes, so that the fault shows
             in the metrics whether or not anything else is calling the target.
     """
+    import httpx  # here: this module is imported whenever the configuration loads
+
     seen = AlertDrillObservation(alert=alert)
     scrapes: list[Scrape] = []
 

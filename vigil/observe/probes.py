@@ -29,12 +29,13 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigil.config_base import StrictModel
 
-if TYPE_CHECKING:  # the configuration imports this module's ProbeConfig
+if TYPE_CHECKING:  # the configuration imports this module's ProbeConfig: keep it light
+    import aiohttp
+
     from vigil.targets.base import TargetEndpoint
 
 
@@ -154,6 +155,8 @@ class ProbeStream:
             self._samples.append(sample)
 
     async def _run(self) -> None:
+        import aiohttp  # here, not at the top: the configuration imports ProbeConfig
+
         config = self.config
         timeout = aiohttp.ClientTimeout(total=config.timeout_s)
         connector = aiohttp.TCPConnector(limit=config.max_in_flight, force_close=False)
@@ -184,6 +187,8 @@ class ProbeStream:
     async def _probe(
         self, session: aiohttp.ClientSession, kind: ProbeKind, sent_at: datetime
     ) -> None:
+        import aiohttp
+
         began = time.perf_counter()
         try:
             if kind is ProbeKind.HEALTH:
@@ -193,7 +198,7 @@ class ProbeStream:
             async with response:
                 body = await response.read()
                 status = response.status
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             self._add(
                 ProbeSample(
                     sent_at=sent_at,

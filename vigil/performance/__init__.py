@@ -83,12 +83,10 @@ core) and ``target_rss_mb_peak`` (MB).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vigil.exports import lazy_exports
 
 # Names are looked up in their submodules on first use, so that importing the settings
-# (``vigil.performance.settings``, read whenever the configuration loads) stays light and
-# never pulls in the store or the load engine's judgements.
+# (read whenever the configuration loads) stays light (see vigil.exports).
 _EXPORTS = {
     "Buckets": "target_metrics",
     "LOAD_SCENARIO": "plan",
@@ -136,13 +134,5 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vigil.performance' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"vigil.performance.{module}"), name)
-    globals()[name] = value
-    return value
-
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)
