@@ -12,7 +12,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
+
+from tests.configs import contract_only, merge_overrides
+from tests.configs import write_config as write_yaml
 
 VIGIL = [sys.executable, "-m", "vigil.cli"]
 UNMEASURED = {
@@ -34,15 +36,9 @@ def user_env(tmp_path: Path) -> dict[str, str]:
 
 
 def write_config(tmp_path: Path, **overrides: object) -> Path:
-    config = {
-        "work_dir": str(tmp_path / "work"),
-        "store": {"url": f"sqlite:///{tmp_path / 'vigil.db'}"},
-        "suites": {"integration": {"feedback_rounds": 30}},
-    }
-    config.update(overrides)
-    path = tmp_path / "vigil.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    """A vigil.yaml of the data and integration suites only, their criteria alone judged."""
+    base = contract_only(tmp_path, suites={"integration": {"feedback_rounds": 30}})
+    return write_yaml(tmp_path, merge_overrides(base, overrides))
 
 
 def vigil(tmp_path: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
 
 from flows.validate import RunSummary, validate
+from tests.configs import contract_only, merge_overrides
+from tests.configs import write_config as write_yaml
 from vigil.criteria import Verdict
 from vigil.results import Status
 from vigil.store import RunStatus, Store
@@ -31,16 +32,13 @@ UNMEASURED = {
 
 
 def write_config(tmp_path: Path, **overrides: object) -> Path:
-    base = {
-        "work_dir": str(tmp_path / "work"),
-        "store": {"url": f"sqlite:///{tmp_path / 'vigil.db'}"},
-        "reports": {"dir": str(tmp_path / "reports")},
-        "suites": {"data": {"enabled": False}, "integration": {"feedback_rounds": 20}},
-    }
-    base.update(overrides)
-    path = tmp_path / "vigil.yaml"
-    path.write_text(yaml.safe_dump(base), encoding="utf-8")
-    return path
+    """Only the integration suite (the flow's behaviour is the point), its criterion alone."""
+    base = contract_only(
+        tmp_path,
+        reports={"dir": str(tmp_path / "reports")},
+        suites={"data": {"enabled": False}, "integration": {"feedback_rounds": 20}},
+    )
+    return write_yaml(tmp_path, merge_overrides(base, overrides))
 
 
 def processes_under(folder: Path) -> list[psutil.Process]:
