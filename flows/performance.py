@@ -35,12 +35,14 @@ def _run_step(
     before = scrape_target_metrics(endpoint)
     shards: list[dict[str, LoadResult]] = []
     problem = None
+    # A step of fewer users than shards (the baseline, say) runs on fewer shards.
+    count = min(settings.shards, plan.users)
     try:
-        if settings.shards == 1:
+        if count == 1:
             timed = run_load_shard.with_options(timeout_seconds=step_timeout_seconds(plan))
             shards = [timed(endpoint.base_url, plan, settings)]
         else:
-            shards = sharded_load_flow(settings)(endpoint.base_url, plan, settings)
+            shards = sharded_load_flow(settings)(endpoint.base_url, plan, settings, count)
     except Exception as exc:  # the step is judged failed with the reason, the suite goes on
         problem = f"step {plan.name} could not run: {exc}"
         get_run_logger().error(problem)
