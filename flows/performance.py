@@ -22,7 +22,7 @@ from vigil import performance as perf
 from vigil.config import Capability
 from vigil.load import LoadResult
 from vigil.performance import LoadStepPlan, PerformanceSuiteConfig, StepOutcome
-from vigil.results import CheckResult, Status, SuiteResult, utc_now
+from vigil.results import SuiteResult, utc_now
 from vigil.run import SuiteRun
 from vigil.targets.base import TargetEndpoint
 
@@ -77,15 +77,7 @@ def performance(run: SuiteRun, settings: PerformanceSuiteConfig) -> SuiteResult:
     endpoint = run.endpoint
     if Capability.PREDICT not in endpoint.capabilities:
         result = SuiteResult(
-            suite=perf.SUITE,
-            started_at=started,
-            checks=[
-                CheckResult(
-                    name="p95_latency_within_budget_at_1000_users",
-                    status=Status.NOT_APPLICABLE,
-                    message="the target has no predict capability to load",
-                )
-            ],
+            suite=perf.SUITE, started_at=started, checks=[perf.judge_without_predict()]
         )
         record_suite_result(run, result)
         return result

@@ -96,6 +96,7 @@ from vigil.performance.judgements import (
     judge_step_result,
     judge_stress,
     judge_stress_step,
+    judge_without_predict,
     quantile,
     stress_verdict,
 )
@@ -179,6 +180,7 @@ __all__ = [
     "judge_step_result",
     "judge_stress",
     "judge_stress_step",
+    "judge_without_predict",
     "load_window",
     "measurements",
     "merge_shards",
