@@ -12,18 +12,18 @@ from vigil.performance import LoadStepPlan, PerformanceSuiteConfig
 
 @flow(name="load-shards")
 def load_shards(
-    base_url: str, plan: LoadStepPlan, settings: PerformanceSuiteConfig
+    base_url: str, plan: LoadStepPlan, settings: PerformanceSuiteConfig, shards: int
 ) -> list[dict[str, LoadResult]]:
-    """Run the step's `settings.shards` shards at once; every shard's results, by group.
+    """Run the step's shards at once; every shard's results, by group.
 
     Args:
         base_url: Origin of the target.
         plan: The step to run.
-        settings: The suite's settings (`shards` says how many).
+        settings: The suite's settings (timeouts, keep-alive, progress interval).
+        shards: How many shards (at most the step's users, so that each has one).
     """
     futures = [
-        run_load_shard.submit(base_url, plan, settings, settings.shards, index)
-        for index in range(settings.shards)
+        run_load_shard.submit(base_url, plan, settings, shards, index) for index in range(shards)
     ]
     return [future.result() for future in futures]
 
@@ -51,7 +51,7 @@ def task_runner_for(settings: PerformanceSuiteConfig) -> TaskRunner | None:
 
 def sharded_load_flow(
     settings: PerformanceSuiteConfig,
-) -> Flow[[str, LoadStepPlan, PerformanceSuiteConfig], list[dict[str, LoadResult]]]:
+) -> Flow[[str, LoadStepPlan, PerformanceSuiteConfig, int], list[dict[str, LoadResult]]]:
     """`load_shards` with the task runner the settings ask for.
 
     Args:

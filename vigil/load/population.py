@@ -81,14 +81,22 @@ def learning_scenario(
 def shard_population(
     profiles: Mapping[str, LoadProfileConfig], shards: int, index: int
 ) -> dict[str, LoadProfileConfig]:
-    """The groups' profiles that shard `index` of `shards` runs (groups without a user left out)."""
+    """The groups' profiles that shard `index` of `shards` runs (groups without a user left out).
+
+    Each group's users are divided as :func:`vigil.load.shards.shard_profile` divides them, but
+    the shard that gets a group's odd users rotates from group to group, so the shards' users
+    differ by one at most and none is empty while there are at least as many users as shards.
+    """
     if not 0 <= index < shards:
         raise ValueError(f"shard index {index} is outside 0..{shards - 1}")
     out = {}
+    offset = 0
     for name, profile in profiles.items():
-        if profile.users // shards + (1 if index < profile.users % shards else 0) == 0:
+        rotated = (index - offset) % shards
+        offset += profile.users % shards
+        if profile.users // shards + (1 if rotated < profile.users % shards else 0) == 0:
             continue
-        out[name] = shard_profile(profile, shards, index)
+        out[name] = shard_profile(profile, shards, rotated)
     return out
 
 

@@ -123,6 +123,7 @@ _EXPORTS = {
     "judge_step_result": "judgements",
     "judge_stress": "judgements",
     "judge_stress_step": "judgements",
+    "judge_without_predict": "judgements",
     "load_window": "outcome",
     "measurements": "measures",
     "merge_shards": "outcome",

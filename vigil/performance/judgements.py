@@ -293,3 +293,12 @@ def predict_window(
 def judge_step_result(result: LoadResult, slo: LatencySloConfig) -> bool:
     """Whether a merged load result holds the SLO."""
     return judge_step(result, slo)[0]
+
+
+def judge_without_predict() -> CheckResult:
+    """The suite's headline check when the target cannot predict: not applicable, never passed."""
+    return CheckResult(
+        name="p95_latency_within_budget_at_1000_users",
+        status=Status.NOT_APPLICABLE,
+        message="the target has no predict capability to load",
+    )

@@ -20,7 +20,7 @@ from vigil.config import Capability, StoreConfig
 from vigil.performance import PerformanceSuiteConfig, RequestMixConfig, UserProfileConfig
 from vigil.results import Status, SuiteResult
 from vigil.run import SuiteRun
-from vigil.store import open_store
+from vigil.store import load_evidence, open_store
 from vigil.targets.base import TargetEndpoint
 
 pytestmark = pytest.mark.integration
@@ -186,3 +186,17 @@ def test_a_target_that_never_learns_fails_the_model_update_check(
         "the model is not learning from feedback"
     )
     assert result.status is Status.FAILED
+
+
+def test_sharded_steps_measure_the_same_injected_latency(
+    prefect_harness: None, slow_target: Callable[..., str], tmp_path: Path
+) -> None:
+    result = run_flow(slow_target(delay_ms=500), tmp_path, settings_for(shards=2))
+
+    p95 = next(m for m in result.measurements if m.name == "p95_latency_s_at_1000_users")
+    assert 0.5 <= p95.value <= 0.55, f"p95 {p95.value} s for an injected 0.5 s over 2 shards"
+    stored = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'vigil.db'}"))
+    evidence = load_evidence(stored, "20261201T000000-delay1")
+    # The baseline's one user runs on one shard; the load step's eight on two.
+    assert [e.summary["shards"] for e in evidence] == [1, 2]
+    assert evidence[1].summary["requests"]["overall"]["count"] > 0

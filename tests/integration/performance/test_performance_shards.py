@@ -93,7 +93,7 @@ def test_shards_merge_exactly_on_either_runner(
         type(flow.task_runner).__name__
         == {"threads": "ThreadPoolTaskRunner", "dask": "DaskTaskRunner"}[runner]
     )
-    shards = flow(target, plan, settings)
+    shards = flow(target, plan, settings, 2)
 
     assert len(shards) == 2
     assert sum(r.users for shard in shards for r in shard.values()) == 9

@@ -14,9 +14,13 @@ def test_shards_divide_every_group_and_leave_out_empty_ones() -> None:
         "one": LoadProfileConfig(users=1, duration_seconds=5),
     }
     shards = [shard_population(profiles, 3, i) for i in range(3)]
-    assert [sorted(s) for s in shards] == [["big", "one"], ["big"], ["big"]]
+    assert [sorted(s) for s in shards] == [["big"], ["big", "one"], ["big"]]
     assert [s["big"].users for s in shards] == [3, 2, 2]
+    assert [sum(p.users for p in s.values()) for s in shards] == [3, 3, 2]
     assert sum(s["big"].max_requests for s in shards) == 70
+    # Many one-user groups spread over the shards instead of piling onto the first.
+    singles = {f"g{i}": LoadProfileConfig(users=1, duration_seconds=5) for i in range(5)}
+    assert [len(shard_population(singles, 2, i)) for i in range(2)] == [3, 2]
     with pytest.raises(ValueError, match=r"shard index 3 is outside 0..2"):
         shard_population(profiles, 3, 3)
 
