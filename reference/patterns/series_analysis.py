@@ -60,6 +60,12 @@ ROUTINE_SHIFT_DAYS = 2.0
 """More than one level shift per this many days means shifting is routine for the series."""
 ROUTINE_SHIFT_FACTOR = 2.0
 """In a routinely shifting series, a shift must be this many times the median shift."""
+ROUTINE_SPIKE_DAYS = 2.0
+"""More than one isolated spike or dip per this many days means spiking is routine."""
+ROUTINE_SPIKES_MIN = 5
+"""...and more than this many in all."""
+ROUTINE_SPIKE_FACTOR = 2.0
+"""In a routinely spiking series, a spike must be this many times the median spike."""
 CLUSTER_GAP_SECONDS = 2 * 3600
 """Largest quiet gap inside an intermittent cluster."""
 SHIFT_MIN_SECONDS = 3 * 3600
@@ -582,11 +588,18 @@ def _anomalies(
         else:
             isolated.extend(e for e in excursions if cluster.start <= e.start <= cluster.end)
     short_points = max(3, math.ceil(SHORT_EXCURSION_SECONDS / step_seconds))
-    found.extend(
+    spikes = [
         _excursion_anomaly(excursion, short_points)
         for excursion in isolated
         if abs(excursion.peak) >= spike_threshold
-    )
+    ]
+    short = [anomaly.score for anomaly in spikes if anomaly.kind in ("spike", "dip")]
+    if len(short) > max(ROUTINE_SPIKES_MIN, span_days / ROUTINE_SPIKE_DAYS):
+        # A series that spikes every day or two (a batch job, a cron) shows its normal
+        # behaviour: only spikes far taller than its usual ones are news.
+        floor = ROUTINE_SPIKE_FACTOR * float(np.median(short))
+        spikes = [a for a in spikes if a.kind not in ("spike", "dip") or a.score >= floor]
+    found.extend(spikes)
     found.sort(key=lambda anomaly: anomaly.score, reverse=True)
     kept = found[:MAX_ANOMALIES_PER_SERIES]
     kept.sort(key=lambda anomaly: (anomaly.start, anomaly.end))
