@@ -128,6 +128,10 @@ def _environment(home: Path, api_url: str) -> dict[str, str]:
             # Short loops so that a test sees scheduled runs and their pickup in seconds.
             "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
             "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "3",
+            # Without these two, `prefect deployment run --watch` shows state changes only,
+            # never the run's log lines (Prefect's defaults are off).
+            "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+            "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_CLI_PROMPT": "false",
