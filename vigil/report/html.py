@@ -391,8 +391,8 @@ def _summary(report: RunReport) -> str:
 
 def _criteria_table(report: RunReport) -> str:
     rows = [
-        "<h2>Success criteria</h2><table><colgroup><col style='width:24%'>"
-        "<col style='width:11%'><col style='width:12%'><col style='width:12%'>"
+        "<h2>Success criteria</h2><table><colgroup><col style='width:22%'>"
+        "<col style='width:14%'><col style='width:11%'><col style='width:12%'>"
         "<col style='width:10%'><col></colgroup><tr><th>criterion</th><th>status</th>"
         "<th>measured</th><th>threshold</th><th>suite</th><th>why</th></tr>"
     ]
@@ -424,7 +424,7 @@ _ORDER = {Status.ERROR: 0, Status.FAILED: 1, Status.PASSED: 2, Status.NOT_APPLIC
 
 def _checks_table(checks: list[CheckResult], prefix: str) -> str:
     rows = [
-        "<table><colgroup><col style='width:32%'><col style='width:11%'><col>"
+        "<table><colgroup><col style='width:32%'><col style='width:14%'><col>"
         "<col style='width:18%'></colgroup><tr><th>check</th><th>status</th><th>message</th>"
         "<th>measured</th></tr>"
     ]

@@ -164,8 +164,12 @@ def test_a_passing_run_exits_zero_and_the_validate_run_carries_the_verdict(
     assert {"vigil-verdict", "vigil-criteria", "vigil-report", "vigil-progress"} <= set(artifacts)
     assert "**PASSED**" in artifacts["vigil-verdict"]["data"]
     assert artifacts["vigil-progress"]["data"] == 100.0
-    link = artifacts["vigil-report"]["data"]
+    # Prefect stores a link artifact as a markdown link: [text](url).
+    link = re.fullmatch(r"\[.*\]\((.*)\)", artifacts["vigil-report"]["data"]).group(1)
     assert link.startswith("file:///") and link.endswith("/report.html")
+    assert Path(link.removeprefix("file://")) == gate.folder.joinpath(
+        "reports", Path(link).parent.name, "report.html"
+    )
     assert Path(link.removeprefix("file://")).is_file()
     rows = artifacts["vigil-criteria"]["data"]
     assert "integration_pass_rate" in str(rows)

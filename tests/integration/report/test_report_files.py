@@ -106,9 +106,7 @@ def test_html_puts_the_verdict_first_and_carries_one_plotly_copy(recorded: Recor
     assert re.search(r"<details><summary>synthetic_metrics: 30 checks", html)
     # A group with a failure opens by itself.
     assert re.search(r"<details open><summary>checks: 5 checks \(1 not passed\)", html)
-    charts = json.loads(
-        re.search(r"id='vigil-charts'>(.*?)</script>", html, re.DOTALL).group(1)
-    )
+    charts = json.loads(re.search(r"id='vigil-charts'>(.*?)</script>", html, re.DOTALL).group(1))
     titles = [c["layout"]["title"]["text"] for c in charts]
     assert any(t.startswith("Synthetic metrics:") for t in titles), titles
     trend = next(c for c in charts if c["layout"]["title"]["text"].startswith("integration_pass"))
