@@ -106,8 +106,9 @@ const src=await new Response(new Blob([b]).stream().pipeThrough(
 new DecompressionStream('gzip'))).text();
 const s=document.createElement('script');s.textContent=src;document.head.appendChild(s);
 const charts=JSON.parse(document.getElementById('vigil-charts').textContent);
-for(const [i,c] of charts.entries()){await Plotly.newPlot('chart-'+i,c.data,
-Object.assign({autosize:true},c.layout),{responsive:true,displaylogo:false});}
+for(const [i,c] of charts.entries()){const l=Object.assign({autosize:true},c.layout);
+if(l.title)l.title=Object.assign({x:0.01,xanchor:'left'},l.title);
+await Plotly.newPlot('chart-'+i,c.data,l,{responsive:true,displaylogo:false});}
 document.body.dataset.chartsDrawn=String(charts.length);})().catch(e=>{
 document.body.dataset.chartsError=String(e);console.error('vigil charts: '+e);});
 """
@@ -196,8 +197,8 @@ def _data_charts(suite: SuiteReport, evidence: ReportEvidence) -> list[Chart]:
             "height": 130 * n + 120,
             "shapes": shapes,
             "xaxis": {"anchor": f"y{n if n > 1 else ''}", "type": "date"},
-            "legend": {"orientation": "h", "y": -0.06},
-            "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+            "legend": {"orientation": "h", "y": -0.04, "yanchor": "top"},
+            "margin": {"l": 60, "r": 20, "t": 40, "b": 90},
         }
     )
     title = (
