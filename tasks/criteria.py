@@ -71,7 +71,11 @@ def write_run_reports(run: RunRef) -> list[Path]:
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE, persist_result=False)
 def publish_artifacts(run: RunRef, outcomes: list[CriterionOutcome], verdict: Verdict) -> None:
-    """Show the criteria and the verdict as Prefect artifacts in the UI.
+    """Show the criteria and the verdict on the criteria flow run's page.
+
+    These carry no key: the keyed ``vigil-verdict`` and ``vigil-criteria`` artifacts are
+    the validate run's own (:func:`publish_verdict`), so a key's latest version is always
+    the one on the run a deployment or CI started.
 
     Args:
         run: The run.
@@ -79,21 +83,10 @@ def publish_artifacts(run: RunRef, outcomes: list[CriterionOutcome], verdict: Ve
         verdict: Its verdict.
     """
     create_table_artifact(
-        key="vigil-criteria",
-        table=[
-            {
-                "criterion": o.name,
-                "status": o.status.value,
-                "measured": o.measured,
-                "threshold": f"{o.operator} {o.threshold:g} {o.unit}".strip(),
-                "why": o.message,
-            }
-            for o in outcomes
-        ],
+        table=criteria_rows(outcomes),
         description=f"Success criteria of vigil run {run.run_id}",
     )
     create_markdown_artifact(
-        key="vigil-verdict",
         markdown=(
             f"# vigil run `{run.run_id}`: **{verdict.value}**\n\n"
             f"Profile `{run.profile}`, seed {run.seed}. Reports: `{run.report_dir.resolve()}`."

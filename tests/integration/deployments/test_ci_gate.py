@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.integration.deployments.conftest import REPO, PrefectServer
+from tests.integration.report.report_schema import validate_report_json
 
 pytestmark = pytest.mark.integration
 
@@ -91,6 +92,10 @@ class Gate:
     returncode: int
     output: str
 
+    def report(self) -> dict:
+        [path] = (self.folder / "reports").glob("*/report.json")
+        return validate_report_json(path)
+
     def junit(self) -> ET.Element:
         [path] = (self.folder / "reports").glob("*/junit.xml")
         return ET.parse(path).getroot()
@@ -159,6 +164,7 @@ def test_a_passing_run_exits_zero_and_the_validate_run_carries_the_verdict(
     # --watch shows the suites as they finish, not only the final state.
     assert "Suite integration (1/1): passed" in gate.output
     assert failures(gate.junit()) == {}
+    assert gate.report()["verdict"] == "passed"
 
     artifacts = {a["key"]: a for a in prefect_server.artifacts(gate.flow_run_id())}
     assert {"vigil-verdict", "vigil-criteria", "vigil-report", "vigil-progress"} <= set(artifacts)
@@ -184,6 +190,7 @@ def test_a_failed_criterion_exits_non_zero_and_junit_names_it(
     run = prefect_server.api("GET", f"/flow_runs/{gate.flow_run_id()}")
     assert run["state"]["message"].startswith("verdict failed: impossible_pass_rate failed")
     assert list(failures(gate.junit())) == ["vigil.criteria.impossible_pass_rate"]
+    assert gate.report()["verdict"] == "failed"
 
 
 def test_a_criterion_not_evaluated_exits_non_zero_and_is_a_junit_failure(
@@ -197,6 +204,7 @@ def test_a_criterion_not_evaluated_exits_non_zero_and_is_a_junit_failure(
     assert "vigil.criteria.expectations_pass" in found
     assert "not evaluated" in found["vigil.criteria.expectations_pass"]
     assert gate.junit().find("testsuite/testcase/skipped") is None
+    assert gate.report()["verdict"] == "incomplete"
 
 
 def test_an_infrastructure_error_exits_non_zero(
@@ -207,6 +215,9 @@ def test_an_infrastructure_error_exits_non_zero(
     run = prefect_server.api("GET", f"/flow_runs/{gate.flow_run_id()}")
     assert run["state"]["message"].startswith("verdict error: ")
     assert "cannot bind" in run["state"]["message"]
+    assert gate.report()["verdict"] == "error"
+    errors = [c for c in gate.junit().iter("testcase") if c.find("error") is not None]
+    assert [c.get("name") for c in errors] == ["run_completed_without_infrastructure_error"]
 
 
 def test_vigil_validate_from_the_doc_gates_the_same_way(

@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
+from tests.integration.report.report_schema import validate_report_json
 from vigil.checks import load_plugin_check
 from vigil.config import load_config
 from vigil.errors import ConfigError
@@ -135,4 +136,4 @@ def test_vigil_validate_runs_the_plugin_target_and_check_end_to_end(
     )
     assert case is not None and list(case) == []  # present and passed
     [report] = (tmp_path / "reports").glob("*/report.json")
-    assert json.loads(report.read_text())["target"] == "plugged"
+    assert validate_report_json(report)["target"] == "plugged"

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
 
 from tests.integration.report.conftest import Recorded
+from tests.integration.report.report_schema import validate_report_json
 from vigil.report import write_reports
 from vigil.report.evidence import downsample
 from vigil.report.schema import SCHEMA_PATH, schema_text
 
 pytestmark = pytest.mark.integration
-
-
-def validate_report_json(path: Path) -> dict:
-    """Validate a written report.json against the committed schema; return its content."""
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    report = json.loads(path.read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    ).validate(report)
-    return report
 
 
 def test_the_committed_schema_is_the_one_the_model_generates() -> None:
