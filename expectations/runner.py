@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from expectations.suites import SUITE_BUILDERS
 from vigil.errors import ConfigError, DataValidationError
-from vigil.results import CheckResult, Status
+from vigil.results import CheckResult, Status, utc_now
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import (
@@ -174,11 +174,16 @@ def validate_frame(
         run_id = RunIdentifier(
             run_name=f"{suite_name}-{uuid.uuid4().hex[:12]}", run_time=datetime.now(UTC)
         )
+        started = utc_now()
         result = definition.run(
             batch_parameters={"dataframe": frame}, result_format="SUMMARY", run_id=run_id
         )
+        finished = utc_now()
         docs_index = _build_docs(context, Path(docs_dir), suite_name, run_id) if docs_dir else None
-    checks = [_check_from(outcome) for outcome in result.results]
+    # GX evaluates a suite's expectations in one pass and times none of them on its own, so
+    # each check carries the real span of the validation it was part of (not the instant the
+    # check object was built, which made every JUnit case read 0.000 s).
+    checks = [_check_from(outcome, started, finished) for outcome in result.results]
     return ExpectationReport(
         suite=suite_name,
         success=bool(result.success),
@@ -242,8 +247,16 @@ def _exception_messages(info: Any) -> list[str]:
     return sorted({message for nested in info.values() for message in _exception_messages(nested)})
 
 
-def _check_from(outcome: ExpectationValidationResult) -> CheckResult:
-    """Turn one GX expectation result into a vigil check named `<type>[:<column>]`."""
+def _check_from(
+    outcome: ExpectationValidationResult, started: datetime, finished: datetime
+) -> CheckResult:
+    """Turn one GX expectation result into a vigil check named `<type>[:<column>]`.
+
+    Args:
+        outcome: The expectation's result.
+        started: When the validation that evaluated it began.
+        finished: When that validation ended.
+    """
     configuration = outcome.expectation_config
     kwargs = dict(configuration.kwargs)
     target = kwargs.get("column")
@@ -303,4 +316,11 @@ def _check_from(outcome: ExpectationValidationResult) -> CheckResult:
     else:
         status = Status.FAILED
         message = f"{expectation} failed: " + ("; ".join(seen) if seen else "no value observed")
-    return CheckResult(name=name, status=status, message=message, measured=measured)
+    return CheckResult(
+        name=name,
+        status=status,
+        message=message,
+        measured=measured,
+        started_at=started,
+        finished_at=finished,
+    )

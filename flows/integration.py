@@ -11,6 +11,7 @@ from tasks.integration import (
     check_metrics,
     judge_round_trip,
     run_feedback_round_trip,
+    run_plugin_checks,
 )
 from vigil.results import Measurement, SuiteResult, utc_now
 from vigil.run import SuiteRun
@@ -33,6 +34,8 @@ def integration(run: SuiteRun, settings: IntegrationSuiteConfig) -> SuiteResult:
     checks += judge_round_trip(trip, run.endpoint)
     labelled = trip.predictions[0].request_id if trip.predictions else None
     checks.append(check_bad_requests(run.endpoint, labelled))
+    if settings.extra_checks:
+        checks += run_plugin_checks(run.endpoint, settings.extra_checks)
 
     result = SuiteResult(suite="integration", checks=checks, started_at=started)
     if result.pass_rate is not None:

@@ -4,6 +4,10 @@ The flow's final state follows the verdict: ``Completed`` only when the run pass
 ``Failed`` (with a message naming the verdict and the criteria that did not pass)
 when it failed, was incomplete or hit an infrastructure error -- so that
 ``prefect deployment run 'validate/...' --watch`` gates CI as ``vigil validate`` does.
+
+The validate run itself carries the verdict (markdown summary, criteria table, a link to
+``report.html``) and a progress artifact that advances after each suite; the suites'
+subflow runs keep their own tables.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pydantic import BaseModel
 
 from flows.criteria import criteria
 from tasks.bookkeeping import begin_run, mark_run_interrupted, revert_abandoned_faults
+from tasks.criteria import advance_progress, publish_verdict, start_progress
 from tasks.secrets import resolve_secrets
 from tasks.target import start_target, stop_target
 from vigil.config import VigilConfig, load_config
@@ -71,6 +76,7 @@ def validate(
 
     error: str | None = None
     target = None
+    progress = start_progress(run, chosen)
     try:
         revert_abandoned_faults(run)
         target = start_target(config.target, config.work_dir / "targets" / run_id)
@@ -79,8 +85,9 @@ def validate(
             endpoint=target.endpoint,
             datasets=config.suites.data.datasets(),
         )
-        for name in chosen:
-            get_suite(name).load_flow()(suite_run, getattr(config.suites, name))
+        for done, name in enumerate(chosen, start=1):
+            result = get_suite(name).load_flow()(suite_run, getattr(config.suites, name))
+            advance_progress(progress, run, done, chosen, result)
     except RunError as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.error("Run %s stopped by an infrastructure error: %s", run_id, error)
@@ -98,6 +105,7 @@ def validate(
 
     judged = criteria(run, config.criteria, error)
     message = verdict_message(judged.verdict, judged.outcomes, error)
+    publish_verdict(run, judged, message, progress)
     summary = RunSummary(
         run_id=run_id, verdict=judged.verdict, report_dir=run.report_dir, message=message
     )

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 
 from vigil import criteria as judging
 from vigil.config import CriterionConfig
-from vigil.criteria import CriterionOutcome, Verdict
+from vigil.criteria import CriterionOutcome, Judgement, Verdict
 from vigil.report import write_reports
+from vigil.report.markdown import criteria_rows, progress_percent, verdict_markdown
+from vigil.results import SuiteResult
 from vigil.run import RunRef
 from vigil.store import RunStatus, open_store
 
@@ -62,7 +71,11 @@ def write_run_reports(run: RunRef) -> list[Path]:
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE, persist_result=False)
 def publish_artifacts(run: RunRef, outcomes: list[CriterionOutcome], verdict: Verdict) -> None:
-    """Show the criteria and the verdict as Prefect artifacts in the UI.
+    """Show the criteria and the verdict on the criteria flow run's page.
+
+    These carry no key: the keyed ``vigil-verdict`` and ``vigil-criteria`` artifacts are
+    the validate run's own (:func:`publish_verdict`), so a key's latest version is always
+    the one on the run a deployment or CI started.
 
     Args:
         run: The run.
@@ -70,24 +83,113 @@ def publish_artifacts(run: RunRef, outcomes: list[CriterionOutcome], verdict: Ve
         verdict: Its verdict.
     """
     create_table_artifact(
-        key="vigil-criteria",
-        table=[
-            {
-                "criterion": o.name,
-                "status": o.status.value,
-                "measured": o.measured,
-                "threshold": f"{o.operator} {o.threshold:g} {o.unit}".strip(),
-                "why": o.message,
-            }
-            for o in outcomes
-        ],
+        table=criteria_rows(outcomes),
         description=f"Success criteria of vigil run {run.run_id}",
     )
     create_markdown_artifact(
-        key="vigil-verdict",
         markdown=(
             f"# vigil run `{run.run_id}`: **{verdict.value}**\n\n"
             f"Profile `{run.profile}`, seed {run.seed}. Reports: `{run.report_dir.resolve()}`."
         ),
         description="Verdict of the run",
     )
+
+
+@task(name="start-progress", cache_policy=NO_CACHE, persist_result=False)
+def start_progress(run: RunRef, suites: list[str]) -> UUID:
+    """Create the run's progress artifact at 0 %: one step per suite, and one for judging.
+
+    Args:
+        run: The run.
+        suites: The suites it will run, in order.
+    """
+    get_run_logger().info(
+        "Run %s: %d suites to run (%s), then the criteria",
+        run.run_id,
+        len(suites),
+        ", ".join(suites) or "none",
+    )
+    return create_progress_artifact(
+        progress=0.0,
+        key="vigil-progress",
+        description=f"vigil run {run.run_id}: 0 of {len(suites)} suites done",
+    )
+
+
+@task(name="advance-progress", cache_policy=NO_CACHE, persist_result=False)
+def advance_progress(
+    artifact_id: UUID, run: RunRef, done: int, suites: list[str], result: object
+) -> None:
+    """Move the progress artifact on after a suite, and log the suite's outcome.
+
+    The log line is what ``prefect deployment run --watch`` shows while the run goes on:
+    the suites' own logs belong to their subflow runs, which the watcher does not follow.
+
+    Args:
+        artifact_id: The progress artifact (from :func:`start_progress`).
+        run: The run.
+        done: How many suites have finished.
+        suites: Every suite of the run, in order.
+        result: What the suite's flow returned (a SuiteResult, if it returned one).
+    """
+    name = suites[done - 1]
+    if isinstance(result, SuiteResult):
+        outcome = f"{result.status.value}, {len(result.checks)} checks"
+    else:
+        outcome = "finished"
+    get_run_logger().info("Suite %s (%d/%d): %s", name, done, len(suites), outcome)
+    update_progress_artifact(
+        artifact_id,
+        progress=progress_percent(done, len(suites) + 1),
+        description=f"vigil run {run.run_id}: {done} of {len(suites)} suites done "
+        f"(last: {name}, {outcome})",
+    )
+
+
+@task(name="publish-verdict", cache_policy=NO_CACHE, persist_result=False)
+def publish_verdict(
+    run: RunRef, judged: Judgement, message: str, progress_id: UUID | None = None
+) -> None:
+    """Attach the verdict to the validate run itself: summary, criteria table, report link.
+
+    Args:
+        run: The run.
+        judged: Its verdict and criteria.
+        message: The one-line reason for the verdict.
+        progress_id: The run's progress artifact, completed here.
+    """
+    suites = [
+        (s.suite, s.status.value, len(s.checks)) for s in open_store(run.store).suites(run.run_id)
+    ]
+    create_markdown_artifact(
+        key="vigil-verdict",
+        markdown=verdict_markdown(
+            run_id=run.run_id,
+            profile=run.profile,
+            verdict=judged.verdict,
+            message=message,
+            outcomes=judged.outcomes,
+            suites=suites,
+            report_dir=run.report_dir,
+        ),
+        description=f"Verdict of vigil run {run.run_id}: {judged.verdict.value}",
+    )
+    create_table_artifact(
+        key="vigil-criteria",
+        table=criteria_rows(judged.outcomes),
+        description=f"Success criteria of vigil run {run.run_id}",
+    )
+    html = (run.report_dir / "report.html").resolve()
+    create_link_artifact(
+        key="vigil-report",
+        link=html.as_uri(),
+        link_text=f"report.html of run {run.run_id}",
+        description="The run's HTML report, on the machine that ran it",
+    )
+    if progress_id is not None:
+        update_progress_artifact(
+            progress_id,
+            progress=100.0,
+            description=f"vigil run {run.run_id}: done, verdict {judged.verdict.value}",
+        )
+    get_run_logger().info("Run %s: %s; report %s", run.run_id, message, html)

@@ -89,3 +89,17 @@ def check_bad_requests(endpoint: TargetEndpoint, labelled_request_id: str | None
     """
     with TargetClient(endpoint) as client:
         return contract.bad_requests_rejected(endpoint.capabilities, client, labelled_request_id)
+
+
+@task(name="run-plugin-checks", cache_policy=NO_CACHE)
+def run_plugin_checks(endpoint: TargetEndpoint, names: list[str]) -> list[CheckResult]:
+    """Run the checks that plugins installed and the configuration names.
+
+    Args:
+        endpoint: The started target.
+        names: The checks' names (``suites.integration.extra_checks``).
+    """
+    from vigil.checks import load_plugin_check
+
+    with TargetClient(endpoint) as client:
+        return [load_plugin_check(name)(endpoint.capabilities, client) for name in names]

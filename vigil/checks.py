@@ -121,3 +121,52 @@ def check(
         return Check(function, name, required, level)
 
     return declare
+
+
+# --- checks that plugins install -------------------------------------------------------------
+
+CHECKS_ENTRY_POINT_GROUP = "vigil.checks"
+"""Entry-point group of third-party checks: ``name = "package.module:declared_check"``."""
+
+
+def installed_checks() -> dict[str, str]:
+    """Names of the checks installed under ``vigil.checks``, with what each entry points at.
+
+    Reading the names imports nothing, so a configuration can be checked cheaply.
+    """
+    from importlib.metadata import entry_points
+
+    return {e.name: e.value for e in entry_points(group=CHECKS_ENTRY_POINT_GROUP)}
+
+
+def load_plugin_check(name: str) -> Check[...]:
+    """The installed check called `name`: a :func:`check` taking a ``TargetClient``.
+
+    Raises:
+        ConfigError: no such check is installed, it cannot be imported, or it is not a
+            declared check whose name is the entry point's.
+    """
+    from importlib.metadata import entry_points
+
+    from vigil.errors import ConfigError
+
+    matches = [e for e in entry_points(group=CHECKS_ENTRY_POINT_GROUP) if e.name == name]
+    if not matches:
+        known = ", ".join(sorted(installed_checks())) or "none installed"
+        raise ConfigError(
+            f"no check {name!r} under the {CHECKS_ENTRY_POINT_GROUP} entry points "
+            f"(installed: {known})"
+        )
+    entry = matches[0]
+    try:
+        declared = entry.load()
+    except Exception as exc:
+        raise ConfigError(
+            f"check plugin {name!r} ({entry.value}) cannot be imported: {exc}"
+        ) from exc
+    if not isinstance(declared, Check) or declared.name != name:
+        raise ConfigError(
+            f"check plugin {name!r} ({entry.value}) must be a function declared with "
+            f"@vigil.checks.check({name!r}, ...)"
+        )
+    return declared

@@ -16,6 +16,7 @@ names the file, the line, the key path and the fix.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import secrets
@@ -256,6 +257,64 @@ class DockerTargetConfig(TargetBaseConfig):
 TargetConfig = Annotated[
     ProcessTargetConfig | HttpTargetConfig | DockerTargetConfig, Field(discriminator="kind")
 ]
+"""The built-in kinds. A configuration is validated against :func:`config_model`, whose
+``target`` also accepts every kind installed under the ``vigil.targets`` entry points."""
+
+BUILTIN_TARGET_CONFIGS: tuple[type[TargetBaseConfig], ...] = (
+    ProcessTargetConfig,
+    HttpTargetConfig,
+    DockerTargetConfig,
+)
+TARGETS_ENTRY_POINT_GROUP = "vigil.targets"
+
+
+def _kind_of(model: type[TargetBaseConfig]) -> str | None:
+    field = model.model_fields.get("kind")
+    return field.default if field is not None and isinstance(field.default, str) else None
+
+
+def plugin_target_configs() -> tuple[type[TargetBaseConfig], ...]:
+    """The configuration models of the target kinds that plugins install.
+
+    Each ``vigil.targets`` entry point names an adapter class (a ``vigil.targets.Target``)
+    whose ``config_model`` is a :class:`TargetBaseConfig` subclass with
+    ``kind: Literal["<entry point name>"] = "<entry point name>"``. Built-in kinds win
+    over a plugin of the same name.
+
+    Raises:
+        ConfigError: a plugin cannot be imported, or its adapter declares no usable model.
+    """
+    from importlib.metadata import entry_points
+
+    builtin = {_kind_of(m) for m in BUILTIN_TARGET_CONFIGS}
+    found = []
+    for entry in sorted(entry_points(group=TARGETS_ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if entry.name in builtin:
+            continue
+        where = f"target plugin {entry.name!r} ({entry.value}, entry point {entry.group})"
+        try:
+            adapter = entry.load()
+        except Exception as exc:
+            raise ConfigError(f"{where} cannot be imported: {exc}") from exc
+        model = getattr(adapter, "config_model", None)
+        if not (isinstance(model, type) and issubclass(model, TargetBaseConfig)):
+            raise ConfigError(
+                f"{where}: its adapter needs a `config_model` attribute, a subclass of "
+                "vigil.config.TargetBaseConfig"
+            )
+        if _kind_of(model) != entry.name:
+            raise ConfigError(
+                f"{where}: {model.__name__}.kind must be Literal[{entry.name!r}] with default "
+                f"{entry.name!r}, the entry point's name"
+            )
+        found.append(model)
+    return tuple(found)
+
+
+def target_config_union(extra: tuple[type[TargetBaseConfig], ...] = ()) -> Any:
+    """The ``target`` annotation: the built-in kinds and `extra`, told apart by ``kind``."""
+    members = (*BUILTIN_TARGET_CONFIGS, *extra)
+    return Annotated[typing.Union[members], Field(discriminator="kind")]  # noqa: UP007
 
 
 # --- store and reports ------------------------------------------------------------------------
@@ -385,6 +444,28 @@ class VigilConfig(StrictModel):
         if self.target.admin_token is not None:
             found.append(("target.admin_token", self.target.admin_token))
         return found
+
+
+@functools.cache
+def _config_model(extra: tuple[type[TargetBaseConfig], ...]) -> type[VigilConfig]:
+    if not extra:
+        return VigilConfig
+    return create_model(
+        "VigilConfig",
+        __base__=VigilConfig,
+        __module__=__name__,
+        __doc__=VigilConfig.__doc__,
+        target=(target_config_union(extra), ...),
+    )
+
+
+def config_model() -> type[VigilConfig]:
+    """:class:`VigilConfig`, its ``target`` widened to the installed plugins' kinds.
+
+    Built when a configuration is loaded, not when this module is imported, so that
+    installing a plugin needs no change to vigil. With no plugin it is VigilConfig itself.
+    """
+    return _config_model(plugin_target_configs())
 
 
 def _replace_at(model: BaseModel, key_path: str, value: Any) -> BaseModel:
@@ -531,10 +612,11 @@ def load_config(
         merged = deep_merge(merged, layer)
     merged["profile"] = profile
 
+    model = config_model()
     try:
-        config = VigilConfig.model_validate(merged)
+        config = model.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, merged, user, profile)) from None
+        raise ConfigError(_describe(exc, merged, user, profile, model)) from None
 
     if check_secrets:
         for key_path, secret in config.secrets():
@@ -547,14 +629,18 @@ def load_config(
 
 
 def _describe(
-    exc: ValidationError, data: dict[str, Any], user: _Source | None, profile: str
+    exc: ValidationError,
+    data: dict[str, Any],
+    user: _Source | None,
+    profile: str,
+    model: type[VigilConfig] = VigilConfig,
 ) -> str:
     """Turn a pydantic error into lines of `file:line: key.path: problem; fix`."""
     lines = []
     for error in exc.errors()[:8]:
         keys = _data_keys(error["loc"], data)
         dotted = ".".join(keys) or "(top level)"
-        message = _problem(error, keys, data)
+        message = _problem(error, keys, data, model)
         lines.append(f"{_where(user, profile, keys)}: {dotted}: {message}")
     extra = exc.error_count() - len(lines)
     if extra > 0:
@@ -590,10 +676,15 @@ def _data_keys(loc: tuple[Any, ...], data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _problem(error: dict[str, Any], keys: tuple[str, ...], data: dict[str, Any]) -> str:
+def _problem(
+    error: dict[str, Any],
+    keys: tuple[str, ...],
+    data: dict[str, Any],
+    model: type[VigilConfig] = VigilConfig,
+) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        known = _known_fields(keys[:-1], data)
+        known = _known_fields(keys[:-1], data, model)
         hint = difflib.get_close_matches(keys[-1], known, n=1, cutoff=0.6) if keys else []
         text = "unknown key"
         if hint:
@@ -606,7 +697,8 @@ def _problem(error: dict[str, Any], keys: tuple[str, ...], data: dict[str, Any])
         given = error.get("ctx", {}).get("tag", error["input"])
         return f"unknown kind {given!r}; use one of {tags}"
     if kind == "union_tag_not_found":
-        return "`kind` is missing; set it to process, http or docker"
+        kinds = [_kind_of(m) for m in (*BUILTIN_TARGET_CONFIGS, *plugin_target_configs())]
+        return f"`kind` is missing; set it to one of {', '.join(k for k in kinds if k)}"
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -615,9 +707,11 @@ def _problem(error: dict[str, Any], keys: tuple[str, ...], data: dict[str, Any])
     return message
 
 
-def _known_fields(keys: tuple[str, ...], data: dict[str, Any]) -> list[str]:
-    """Field names of the model found by following `keys` from VigilConfig through `data`."""
-    annotation: Any = VigilConfig
+def _known_fields(
+    keys: tuple[str, ...], data: dict[str, Any], root: type[BaseModel] = VigilConfig
+) -> list[str]:
+    """Field names of the model found by following `keys` from `root` through `data`."""
+    annotation: Any = root
     node: Any = data
     for key in keys:
         model = _as_model(annotation, node)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field, create_model
+from pydantic import Field, create_model, field_validator
 
 from vigil.config_base import SuiteSettings
 from vigil.errors import ConfigError
@@ -108,6 +108,26 @@ class IntegrationSuiteConfig(SuiteSettings):
     request_timeout_s: float = Field(
         default=5.0, gt=0, le=120, description="Timeout of each request the checks send."
     )
+    extra_checks: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Checks installed by plugins (the `vigil.checks` entry points) to run too.",
+    )
+
+    @field_validator("extra_checks")
+    @classmethod
+    def _installed(cls, names: list[str]) -> list[str]:
+        from vigil.checks import CHECKS_ENTRY_POINT_GROUP, installed_checks
+
+        known = installed_checks()
+        for name in names:
+            if name not in known:
+                hint = _did_you_mean(name, known)
+                raise ValueError(
+                    f"no check {name!r} is installed{hint} (the {CHECKS_ENTRY_POINT_GROUP} "
+                    f"entry points hold: {', '.join(sorted(known)) or 'none'})"
+                )
+        return names
 
 
 def _registry(*specs: SuiteSpec) -> dict[str, SuiteSpec]:

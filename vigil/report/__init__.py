@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from vigil.report.html import write_html
+from vigil.report.evidence import load_evidence
+from vigil.report.html import SUITE_CHARTS, write_html
 from vigil.report.model import RunReport, build_run_report
 from vigil.report.tabular import write_csv, write_json, write_junit
 from vigil.store import Store
@@ -25,14 +27,18 @@ def write_reports(store: Store, run_id: str, directory: Path) -> list[Path]:
     """
     report = build_run_report(store, run_id)
     directory.mkdir(parents=True, exist_ok=True)
+    writers = dict(REPORT_FILES)
+    writers["report.html"] = partial(
+        write_html, evidence=load_evidence(store, report.run_id, directory)
+    )
     written = []
-    for name, writer in REPORT_FILES.items():
+    for name, writer in writers.items():
         final = directory / name
-        partial = directory / f".{name}.partial"
-        writer(report, partial)
-        partial.replace(final)
+        unfinished = directory / f".{name}.partial"
+        writer(report, unfinished)
+        unfinished.replace(final)
         written.append(final)
     return written
 
 
-__all__ = ["REPORT_FILES", "RunReport", "build_run_report", "write_reports"]
+__all__ = ["REPORT_FILES", "SUITE_CHARTS", "RunReport", "build_run_report", "write_reports"]

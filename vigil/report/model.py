@@ -5,13 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from vigil.criteria import CriterionOutcome, Verdict
-from vigil.results import SuiteResult
+from vigil.results import Status, SuiteResult
 from vigil.store import RunStatus, Store
 
 REPORT_SCHEMA_VERSION = 1
+"""Bumped when report.json changes shape; ``report.schema.json`` describes the current one."""
+
+
+class SuiteReport(SuiteResult):
+    """A suite as the report carries it: its results plus the status and pass rate they give."""
+
+    @computed_field(description="Derived from the checks: failed, error, passed or not applicable.")
+    @property
+    def status(self) -> Status:
+        return SuiteResult.status.fget(self)
+
+    @computed_field(description="Share of applicable checks that passed; null when none applied.")
+    @property
+    def pass_rate(self) -> float | None:
+        return SuiteResult.pass_rate.fget(self)
 
 
 class IncidentEntry(BaseModel):
@@ -30,6 +45,8 @@ class IncidentEntry(BaseModel):
 class RunReport(BaseModel):
     """Everything a run recorded: the content of ``report.json``."""
 
+    model_config = ConfigDict(title="vigil run report")
+
     schema_version: int = REPORT_SCHEMA_VERSION
     run_id: str
     profile: str
@@ -41,7 +58,7 @@ class RunReport(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     criteria: list[CriterionOutcome] = Field(default_factory=list)
-    suites: dict[str, SuiteResult] = Field(default_factory=dict)
+    suites: dict[str, SuiteReport] = Field(default_factory=dict)
     incidents: list[IncidentEntry] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
 
@@ -60,7 +77,10 @@ def build_run_report(store: Store, run_id: str) -> RunReport:
         started_at=run.started_at,
         finished_at=run.finished_at,
         criteria=store.criteria(run.id),
-        suites={suite.suite: suite for suite in store.suites(run.id)},
+        suites={
+            suite.suite: SuiteReport.model_validate(suite.model_dump())
+            for suite in store.suites(run.id)
+        },
         incidents=[
             IncidentEntry.model_validate(i, from_attributes=True) for i in store.incidents(run.id)
         ],
