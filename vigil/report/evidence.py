@@ -12,7 +12,17 @@ from datetime import datetime
 from pathlib import Path
 
 from vigil.criteria import CriterionOutcome
-from vigil.store import Store
+from vigil.store import (
+    DrillRecord,
+    IncidentRecord,
+    LearningDayRecord,
+    LoadEvidence,
+    PatternWindowRecord,
+    ProbeSeriesRecord,
+    Store,
+    learning_curve,
+)
+from vigil.store import load_evidence as load_steps
 
 DATA_FOLDER = "data"
 CHARTED_METRICS = (
@@ -67,6 +77,20 @@ class ReportEvidence:
     data: DataEvidence | None = None
     trends: dict[str, list[TrendPoint]] = field(default_factory=dict)
     """Per criterion name: its measured values in earlier runs and this one, oldest first."""
+    load: list[LoadEvidence] = field(default_factory=list)
+    """The performance suite's load steps: series, encoded histograms, resource samples."""
+    learning: list[LearningDayRecord] = field(default_factory=list)
+    """The learning part's daily quality, as vigil scored it."""
+    drift_days: list[float] = field(default_factory=list)
+    """Simulated days of the learning stream's known drifts."""
+    incidents: list[IncidentRecord] = field(default_factory=list)
+    """Every fault injected, with its detection and recovery instants."""
+    pattern_windows: list[PatternWindowRecord] = field(default_factory=list)
+    """True and reported anomaly windows and how each was scored."""
+    drills: list[DrillRecord] = field(default_factory=list)
+    """The readiness drills with their spans."""
+    probe_series: list[ProbeSeriesRecord] = field(default_factory=list)
+    """The readiness suite's probe stream, per second."""
 
 
 def downsample(values: list[float], max_points: int = MAX_POINTS) -> list[int]:
@@ -161,4 +185,16 @@ def load_evidence(store: Store, run_id: str, report_dir: Path) -> ReportEvidence
     judged = [(r.id, r.started_at, store.criteria(r.id)) for r in runs]
     if this.id not in {r.id for r in runs}:
         judged.append((this.id, this.started_at, store.criteria(this.id)))
-    return ReportEvidence(data=load_data_evidence(report_dir), trends=criterion_trends(judged))
+    from vigil.report.suite_charts import drift_days
+
+    return ReportEvidence(
+        data=load_data_evidence(report_dir),
+        trends=criterion_trends(judged),
+        load=load_steps(store, run_id, "performance"),
+        learning=learning_curve(store, run_id),
+        drift_days=list(drift_days(this.config)),
+        incidents=store.incidents(run_id),
+        pattern_windows=store.pattern_windows(run_id),
+        drills=store.drills(run_id),
+        probe_series=store.probe_series(run_id),
+    )

@@ -26,6 +26,7 @@ from typing import Any
 from vigil.criteria import CriterionStatus
 from vigil.report.evidence import ReportEvidence
 from vigil.report.model import RunReport, SuiteReport
+from vigil.report.suite_charts import performance_charts, readiness_charts, workflow_charts
 from vigil.results import CheckResult, Status
 
 _COLOURS = {
@@ -208,7 +209,12 @@ def _data_charts(suite: SuiteReport, evidence: ReportEvidence) -> list[Chart]:
     return [Chart(title=title, data=traces, layout={"title": {"text": title}, **layout})]
 
 
-SUITE_CHARTS: dict[str, SuiteCharts] = {"data": _data_charts}
+SUITE_CHARTS: dict[str, SuiteCharts] = {
+    "data": _data_charts,
+    "performance": performance_charts,
+    "workflow": workflow_charts,
+    "readiness": readiness_charts,
+}
 """Per suite name, the function that draws its charts. Add one function per suite."""
 
 
