@@ -94,7 +94,9 @@ def test_sub_millisecond_latencies_are_measured_at_microsecond_resolution(target
     p50 = statistics.median(engine_p50s)
     truth_p50 = statistics.median(truth)
     assert p50 >= 0.4, f"p50 {p50} ms is below the 0.4 ms service time"
-    assert _within(p50, truth_p50, 0.10), f"engine p50 {p50} ms, perf_counter p50 {truth_p50} ms"
+    # The neighbours' load only ever adds latency, to either client: the engine must not read
+    # more than 10 % above the plain client (the old millisecond clock read 1 ms here).
+    assert p50 <= truth_p50 * 1.10, f"engine p50 {p50} ms, perf_counter p50 {truth_p50} ms"
     assert any(value != round(value) for value in engine_p50s), "latencies read as whole ms"
 
 
