@@ -82,21 +82,22 @@ def test_percentiles_match_a_known_injected_latency_within_ten_percent(target: s
 def test_sub_millisecond_latencies_are_measured_at_microsecond_resolution(target: str) -> None:
     # The server busy-waits exactly 400 µs; an independent client timing the same requests with
     # perf_counter around a blocking socket gives the truth the engine must agree with. Rounds
-    # alternate so that both see the same neighbours on this shared machine.
-    truth: list[float] = []
+    # alternate, and each client's least disturbed round is compared, because the neighbours'
+    # load on this shared machine only ever adds latency, to either client.
+    truth_p50s: list[float] = []
     engine_p50s: list[float] = []
-    for _ in range(5):
-        truth += _plain_client_latencies_ms(target, "/spin?us=400", b"spun", 60)
-        result = run_load(target, _profile(users=1, max_requests=60), _one_step("/spin?us=400"))
+    for _ in range(8):
+        truth_p50s.append(
+            statistics.median(_plain_client_latencies_ms(target, "/spin?us=400", b"spun", 40))
+        )
+        result = run_load(target, _profile(users=1, max_requests=40), _one_step("/spin?us=400"))
         assert result.overall.latency.p50_ms is not None
         engine_p50s.append(result.overall.latency.p50_ms)
 
-    p50 = statistics.median(engine_p50s)
-    truth_p50 = statistics.median(truth)
-    assert p50 >= 0.4, f"p50 {p50} ms is below the 0.4 ms service time"
-    # The neighbours' load only ever adds latency, to either client: the engine must not read
-    # more than 10 % above the plain client (the old millisecond clock read 1 ms here).
-    assert p50 <= truth_p50 * 1.10, f"engine p50 {p50} ms, perf_counter p50 {truth_p50} ms"
+    engine, truth = min(engine_p50s), min(truth_p50s)
+    assert engine >= 0.4, f"p50 {engine} ms is below the 0.4 ms service time"
+    # The old millisecond clock read 1 ms here.
+    assert _within(engine, truth, 0.10), f"engine p50 {engine} ms, perf_counter p50 {truth} ms"
     assert any(value != round(value) for value in engine_p50s), "latencies read as whole ms"
 
 
