@@ -18,10 +18,13 @@ import pytest
 from vigil.errors import ConfigError
 from vigil.load import (
     ArrivalSchedule,
+    LatencySloConfig,
     LoadProfileConfig,
     Scenario,
     Step,
     StopReason,
+    StressRampConfig,
+    find_saturation,
     run_load,
     run_load_sharded,
 )
@@ -243,3 +246,23 @@ def test_workers_merge_exactly(target: str) -> None:
     assert result.overall.count == per_step.count == received == 401
     assert sum(bucket.requests for bucket in result.series) == 401
     assert sum(bucket.requests for bucket in result.step_series["only"]) == 401
+
+
+def test_a_stress_ramp_may_step_the_arrival_rate(target: str) -> None:
+    # Two slots and 200 ms answers hold 10 arrivals/s: 5/s stays within the SLO, 20/s builds a
+    # backlog whose wait the open model counts, so its p95 goes far beyond 500 ms.
+    ramp = StressRampConfig(
+        base=LoadProfileConfig(users=2, arrival_rate=1, duration_seconds=1),
+        start_rate=5,
+        step_rate=15,
+        max_rate=20,
+        step_seconds=1.5,
+    )
+
+    result = find_saturation(target, ramp, _one_step("/delay?ms=200"), LatencySloConfig(p95_ms=500))
+
+    assert [step.arrival_rate for step in result.steps] == [5, 20]
+    assert [step.within_slo for step in result.steps] == [True, False]
+    assert (result.saturation_rate, result.breaking_rate) == (5, 20)
+    assert result.steps[1].result.late_sends > 0
+    assert "p95 over the limit" in result.steps[1].reason
