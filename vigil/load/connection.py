@@ -278,6 +278,13 @@ class ConnectionPool:
             timer = loop.call_later(remaining, _expire, waiter)
             try:
                 handed = await waiter
+            except BaseException:
+                # Cancelled just after being handed a connection: give it to the next waiter.
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    connection = waiter.result()
+                    if connection is not None:
+                        self.release(connection)
+                raise
             finally:
                 timer.cancel()
                 if waiter in self._waiters:

@@ -356,17 +356,16 @@ class _LoadRun:
             and self._end_reason is not StopReason.ROWS_EXHAUSTED
         ):
             arrival, intended = self._backlog.popleft()
-            self._late += 1
-            self._release(arrival, intended)
+            self._release(arrival, intended, late=True)
         else:
             self._free_slots += 1
 
-    def _release(self, arrival: int, intended: int) -> None:
+    def _release(self, arrival: int, intended: int, *, late: bool = False) -> None:
         """Start an arrival's iteration; it stays unsent until its first request is issued."""
         self._unsent += 1
-        self._start(self._iteration(arrival, intended))
+        self._start(self._iteration(arrival, intended, late))
 
-    async def _iteration(self, arrival: int, intended: int) -> None:
+    async def _iteration(self, arrival: int, intended: int, late: bool) -> None:
         self._active += 1
         try:
             iteration = self._new_iteration(arrival)
@@ -374,7 +373,7 @@ class _LoadRun:
                 self._unsent -= 1  # no row left: nothing was due to be sent
                 return
             for index, state in enumerate(self._steps):
-                outcome = await self._send(state, iteration, intended, first=index == 0)
+                outcome = await self._send(state, iteration, intended, first=index == 0, late=late)
                 if outcome is None:
                     return
                 if state.step.think_after:
@@ -406,12 +405,19 @@ class _LoadRun:
         return self._rng.uniform(self._profile.think_min_seconds, self._profile.think_max_seconds)
 
     async def _send(
-        self, state: _StepState, iteration: Iteration, intended: int, *, first: bool = False
+        self,
+        state: _StepState,
+        iteration: Iteration,
+        intended: int,
+        *,
+        first: bool = False,
+        late: bool = False,
     ) -> bool | None:
         """Send one request; True when it succeeded, False when it failed, None when not sent.
 
         `first` marks an open-model arrival's first request, which settles whether the arrival
-        was sent at all (see ``_unsent``).
+        was sent at all (see ``_unsent``) and, when it waited for a slot (`late`), counts it
+        as a late send.
         """
         # Running out of rows stops new iterations only; ones under way still finish.
         if self._stopping:
@@ -423,6 +429,8 @@ class _LoadRun:
             return None
         if first and self._unsent:
             self._unsent -= 1
+            if late:
+                self._late += 1
         step = state.step
         data = state.fixed_request
         if data is None:

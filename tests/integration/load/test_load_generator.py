@@ -18,10 +18,13 @@ import pytest
 from vigil.errors import ConfigError
 from vigil.load import (
     ArrivalSchedule,
+    LatencySloConfig,
     LoadProfileConfig,
     Scenario,
     Step,
     StopReason,
+    StressRampConfig,
+    find_saturation,
     run_load,
     run_load_sharded,
 )
@@ -82,19 +85,22 @@ def test_percentiles_match_a_known_injected_latency_within_ten_percent(target: s
 def test_sub_millisecond_latencies_are_measured_at_microsecond_resolution(target: str) -> None:
     # The server busy-waits exactly 400 µs; an independent client timing the same requests with
     # perf_counter around a blocking socket gives the truth the engine must agree with. Rounds
-    # alternate so that both see the same neighbours on this shared machine.
-    truth: list[float] = []
+    # alternate, and each client's least disturbed round is compared, because the neighbours'
+    # load on this shared machine only ever adds latency, to either client.
+    truth_p50s: list[float] = []
     engine_p50s: list[float] = []
-    for _ in range(5):
-        truth += _plain_client_latencies_ms(target, "/spin?us=400", b"spun", 60)
-        result = run_load(target, _profile(users=1, max_requests=60), _one_step("/spin?us=400"))
+    for _ in range(8):
+        truth_p50s.append(
+            statistics.median(_plain_client_latencies_ms(target, "/spin?us=400", b"spun", 40))
+        )
+        result = run_load(target, _profile(users=1, max_requests=40), _one_step("/spin?us=400"))
         assert result.overall.latency.p50_ms is not None
         engine_p50s.append(result.overall.latency.p50_ms)
 
-    p50 = statistics.median(engine_p50s)
-    truth_p50 = statistics.median(truth)
-    assert p50 >= 0.4, f"p50 {p50} ms is below the 0.4 ms service time"
-    assert _within(p50, truth_p50, 0.10), f"engine p50 {p50} ms, perf_counter p50 {truth_p50} ms"
+    engine, truth = min(engine_p50s), min(truth_p50s)
+    assert engine >= 0.4, f"p50 {engine} ms is below the 0.4 ms service time"
+    # The old millisecond clock read 1 ms here.
+    assert _within(engine, truth, 0.10), f"engine p50 {engine} ms, perf_counter p50 {truth} ms"
     assert any(value != round(value) for value in engine_p50s), "latencies read as whole ms"
 
 
@@ -240,3 +246,23 @@ def test_workers_merge_exactly(target: str) -> None:
     assert result.overall.count == per_step.count == received == 401
     assert sum(bucket.requests for bucket in result.series) == 401
     assert sum(bucket.requests for bucket in result.step_series["only"]) == 401
+
+
+def test_a_stress_ramp_may_step_the_arrival_rate(target: str) -> None:
+    # Two slots and 200 ms answers hold 10 arrivals/s: 5/s stays within the SLO, 20/s builds a
+    # backlog whose wait the open model counts, so its p95 goes far beyond 500 ms.
+    ramp = StressRampConfig(
+        base=LoadProfileConfig(users=2, arrival_rate=1, duration_seconds=1),
+        start_rate=5,
+        step_rate=15,
+        max_rate=20,
+        step_seconds=1.5,
+    )
+
+    result = find_saturation(target, ramp, _one_step("/delay?ms=200"), LatencySloConfig(p95_ms=500))
+
+    assert [step.arrival_rate for step in result.steps] == [5, 20]
+    assert [step.within_slo for step in result.steps] == [True, False]
+    assert (result.saturation_rate, result.breaking_rate) == (5, 20)
+    assert result.steps[1].result.late_sends > 0
+    assert "p95 over the limit" in result.steps[1].reason
