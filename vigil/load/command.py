@@ -18,15 +18,17 @@ import json
 import signal
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from vigil.errors import ConfigError, RunError
 from vigil.load.config import LOOPBACK_HOSTS, LoadProfileConfig, check_target_allowed
-from vigil.load.scenario import Scenario, Step
-from vigil.load.statistics import LoadProgress, LoadResult
+
+if TYPE_CHECKING:  # the parser is built for every `vigil` command: keep numpy out of it
+    from vigil.load.scenario import Scenario
+    from vigil.load.statistics import LoadProgress, LoadResult
 
 EXIT_OK, EXIT_USAGE, EXIT_RUN_FAILED = 0, 2, 3
 DEFAULT_USERS = 50
@@ -178,6 +180,8 @@ def _plan(args: argparse.Namespace) -> tuple[str, Scenario, LoadProfileConfig]:
         raise ConfigError(
             f"--workers ({args.workers}) exceeds the users ({profile.users}); use fewer workers"
         )
+    from vigil.load.scenario import Scenario, Step
+
     step = Step(
         name="request",
         method=args.method,
