@@ -440,6 +440,7 @@ def run_restore_drill(
         destroy_workdir(Path(target.workdir), config.keep_in_workdir)
         target.start()
         seen.target_back_at = _now()
+        seen.after_destruction = fingerprint(client, rows)
 
         source.parent.mkdir(parents=True, exist_ok=True)
         for item in kept:
