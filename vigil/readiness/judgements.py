@@ -200,7 +200,7 @@ def judge_good_deploy(
     checks.append(
         _check(
             quiet_name,
-            Status.PASSED if not failures and sent else Status.FAILED,
+            Status.FAILED if failures else Status.PASSED if sent else Status.ERROR,
             (
                 f"{len(failures)} of {sent} probes failed during the {attempt.kind} deploy"
                 + (f" (first: {first})" if failures else "")

@@ -59,7 +59,9 @@ def test_drills_and_the_probe_timeline_round_trip_and_a_retry_replaces_them(stor
     drills = store.drills("r1")
     assert [d.drill for d in drills] == ["deploy", "destroy_data", "security"]
     assert drills[0].evidence == {"version": "v2", "gate": {"passed": True}}
-    assert drills[1].excluded_from_availability and drills[1].started_at == T0 + timedelta(seconds=3)
+    assert drills[1].excluded_from_availability and drills[1].started_at == T0 + timedelta(
+        seconds=3
+    )
     series = store.probe_series("r1")
     assert [(p.second - T0).total_seconds() for p in series] == [0, 1, 2, 3, 4]
     assert sum(p.failed for p in series) == 1 and series[0].second.tzinfo is not None
