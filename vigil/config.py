@@ -670,3 +670,4 @@ def _as_model(annotation: Any, node: Any = None) -> type[BaseModel] | None:
             if field is not None and field.default == kind:
                 return candidate
     return None
+

@@ -28,6 +28,7 @@ DAILY_COLUMNS = ("day", "accuracy", "log_loss", "count")
 PROBABILITY_EPSILON = 1e-15
 
 
+
 LEARNING_STATISTICS = (
     "improvement",
     "improvement_ci_low",
@@ -37,7 +38,6 @@ LEARNING_STATISTICS = (
     "slope_ci_high",
 )
 """Statistics every row of the learning-effectiveness frame repeats; its GX suite checks them."""
-
 
 class DailyQuality(BaseModel):
     """The target's prequential quality over one simulated day."""
