@@ -176,6 +176,9 @@ def deploy_model(
         attempt.version = str(answer.json()["name"])
         attempt.gate = wait_for_gate(client, rows, attempt.version, baseline.accuracy, config)
         attempt.gate.baseline_accuracy = baseline.accuracy
+        if attempt.gate.passed:
+            # What users see just after the switch belongs to the deploy too.
+            time.sleep(config.hold_after_gate_s)
         if not attempt.gate.passed and previous is not None:
             attempt.rollback_started_at = _now()
             rolled = client.admin("POST", "/admin/models/rollback", json={"to": previous})
@@ -266,7 +269,9 @@ def deploy_version(
             passed=False, reason=f"{name!r} never became healthy: {exc}"[:500]
         )
     attempt.gate.baseline_accuracy = baseline.accuracy
-    if not attempt.gate.passed:
+    if attempt.gate.passed:
+        time.sleep(config.hold_after_gate_s)
+    else:
         attempt.rollback_started_at = _now()
         try:
             deploy_target(target, previous, config.gate_timeout_s * 4)
@@ -440,6 +445,7 @@ def run_restore_drill(
         destroy_workdir(Path(target.workdir), config.keep_in_workdir)
         target.start()
         seen.target_back_at = _now()
+        seen.after_destruction = fingerprint(client, rows)
 
         source.parent.mkdir(parents=True, exist_ok=True)
         for item in kept:

@@ -60,6 +60,12 @@ class DeployDrillConfig(StrictModel):
     gate_timeout_s: float = Field(
         default=15.0, gt=0, le=600, description="How long a new version has to pass the gate."
     )
+    hold_after_gate_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=600,
+        description="The deploy is watched this long after its gate passed (probes count).",
+    )
     versions: dict[str, TargetVersionConfig] = Field(
         default_factory=dict,
         description="Process-target versions by name, deployed in order by a rolling restart.",

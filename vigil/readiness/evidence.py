@@ -77,6 +77,9 @@ class RestoreObservation(BaseModel):
     at_destruction: Fingerprint | None = None
     destroyed_at: datetime | None = None
     target_back_at: datetime | None = Field(default=None, description="Healthy again, empty.")
+    after_destruction: Fingerprint | None = Field(
+        default=None, description="What the target held once back, before the restore."
+    )
     restore_started_at: datetime | None = None
     restored_at: datetime | None = Field(default=None, description="Answers verified identical.")
     after: Fingerprint | None = None

@@ -200,7 +200,7 @@ def judge_good_deploy(
     checks.append(
         _check(
             quiet_name,
-            Status.PASSED if not failures and sent else Status.FAILED,
+            Status.FAILED if failures else Status.PASSED if sent else Status.ERROR,
             (
                 f"{len(failures)} of {sent} probes failed during the {attempt.kind} deploy"
                 + (f" (first: {first})" if failures else "")
@@ -316,6 +316,23 @@ def judge_restore(
 
     problems = []
     before, after = seen.before, seen.after
+    wiped, doomed = seen.after_destruction, seen.at_destruction
+    if (
+        wiped
+        and doomed
+        and wiped.evaluation_count
+        and (wiped.evaluation_count == doomed.evaluation_count)
+    ):
+        checks.append(
+            _check(
+                "restore_is_identical",
+                Status.ERROR,
+                f"the target still held all {wiped.evaluation_count} labels after its "
+                "workdir was wiped (is its database elsewhere?), so the restore proves "
+                "nothing; destroy the data where it lives",
+            )
+        )
+        return checks, measures
     if seen.error and seen.restored_at is None:
         problems.append(seen.error)
     if before is None or after is None:

@@ -6,6 +6,7 @@ import pytest
 
 from flows.readiness import readiness
 from tests.integration.readiness.conftest import drill_target_config
+from vigil.observe.probes import ProbeConfig
 from vigil.readiness.config import (
     DeployDrillConfig,
     ReadinessSuiteConfig,
@@ -19,6 +20,9 @@ from vigil.store import Store
 pytestmark = pytest.mark.integration
 
 QUICK_SECURITY = SecurityDrillConfig(timing_samples=60, fuzz_examples=5)
+PATIENT_PROBES = ProbeConfig(interval_s=0.1, timeout_s=3.0, max_duration_s=300)
+"""For the small drill target on a machine shared with other work: a slow answer is not
+what these tests are about (they break the target in other ways)."""
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +92,7 @@ def test_the_reference_passes_every_drill_and_availability_is_measured(start_tar
 def test_a_target_that_drops_requests_during_a_deploy_fails(start_target, make_run):
     target = start_target(drill_target_config("drop-during-deploy"))
     settings = ReadinessSuiteConfig(
+        probes=PATIENT_PROBES,
         deploy=DeployDrillConfig(warmup_labels=5, gate_timeout_s=5),
         restore=RestoreDrillConfig(enabled=False),
         security=SecurityDrillConfig(enabled=False),
@@ -106,6 +111,7 @@ def test_a_target_that_drops_requests_during_a_deploy_fails(start_target, make_r
 def test_a_broken_deploy_that_cannot_be_rolled_back_fails(start_target, make_run):
     target = start_target(drill_target_config("no-rollback"))
     settings = ReadinessSuiteConfig(
+        probes=PATIENT_PROBES,
         deploy=DeployDrillConfig(warmup_labels=5, gate_timeout_s=5),
         restore=RestoreDrillConfig(enabled=False),
         security=SecurityDrillConfig(enabled=False),
@@ -122,6 +128,7 @@ def test_a_broken_deploy_that_cannot_be_rolled_back_fails(start_target, make_run
 def test_a_backup_restored_silently_when_truncated_fails(start_target, make_run):
     target = start_target(drill_target_config("restore-anything"))
     settings = ReadinessSuiteConfig(
+        probes=PATIENT_PROBES,
         deploy=DeployDrillConfig(enabled=False, warmup_labels=20),
         security=SecurityDrillConfig(enabled=False),
     )
@@ -140,6 +147,7 @@ def test_a_backup_restored_silently_when_truncated_fails(start_target, make_run)
 def test_an_admin_endpoint_left_open_fails(start_target, make_run):
     target = start_target(drill_target_config("open-admin"))
     settings = ReadinessSuiteConfig(
+        probes=PATIENT_PROBES,
         deploy=DeployDrillConfig(enabled=False),
         restore=RestoreDrillConfig(enabled=False),
         security=QUICK_SECURITY,
@@ -156,6 +164,7 @@ def test_an_admin_endpoint_left_open_fails(start_target, make_run):
 def test_a_leaked_token_a_crash_on_bad_json_and_an_early_exit_compare_fail(start_target, make_run):
     target = start_target(drill_target_config("leak-token", "crash-on-bad-json", "early-exit"))
     settings = ReadinessSuiteConfig(
+        probes=PATIENT_PROBES,
         deploy=DeployDrillConfig(enabled=False),
         restore=RestoreDrillConfig(enabled=False),
         security=QUICK_SECURITY,
@@ -185,6 +194,7 @@ def test_target_versions_deploy_by_recreate_and_a_version_that_exits_is_rolled_b
         "v-exits": TargetVersionConfig(command=["{python}", "-c", "raise SystemExit(3)"]),
     }
     settings = ReadinessSuiteConfig(
+        probes=PATIENT_PROBES,
         deploy=DeployDrillConfig(
             warmup_labels=5, gate_timeout_s=10, versions=versions, broken_version="v-exits"
         ),
