@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
+from tests.configs import HEAVY_CRITERIA, HEAVY_SUITES, merge_overrides
 from tests.integration.deployments.conftest import REPO, PrefectServer
 from tests.integration.report.report_schema import validate_report_json
 
@@ -29,7 +30,11 @@ RUN_TIMEOUT_S = 900
 GATE = re.compile(r"^\s*(vigil validate|prefect deployment run)\b.*$", re.MULTILINE)
 
 BASE = {
-    "suites": {"data": {"enabled": False}, "integration": {"feedback_rounds": 5}},
+    "suites": {
+        "data": {"enabled": False},
+        "integration": {"feedback_rounds": 5},
+        **{name: {"enabled": False} for name in HEAVY_SUITES},
+    },
 }
 CONFIGS = {
     "passed": {},
@@ -115,12 +120,15 @@ def gates(
     running = []
     for kind, case in plan:
         folder = tmp_path_factory.mktemp(f"gate-{kind}-{case}")
-        config = {
-            **BASE,
-            "work_dir": str(folder / "work"),
-            "store": {"url": f"sqlite:///{folder / 'vigil.db'}"},
-            **CONFIGS[case],
-        }
+        config = merge_overrides(
+            {
+                **BASE,
+                "criteria": {name: {"enabled": False} for name in HEAVY_CRITERIA},
+                "work_dir": str(folder / "work"),
+                "store": {"url": f"sqlite:///{folder / 'vigil.db'}"},
+            },
+            CONFIGS[case],
+        )
         (folder / "vigil.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         # As in the examples, both gates talk to the running server (vigil validate's runs
         # then show in the UI too).

@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
+from tests.configs import contract_only
 from tests.integration.report.report_schema import validate_report_json
 from vigil.checks import load_plugin_check
 from vigil.config import load_config
@@ -106,18 +107,17 @@ def test_vigil_validate_runs_the_plugin_target_and_check_end_to_end(
 ) -> None:
     config = write(
         tmp_path,
-        {
-            "work_dir": str(tmp_path / "work"),
-            "store": {"url": f"sqlite:///{tmp_path / 'vigil.db'}"},
-            "target": {"kind": "reference_local", "name": "plugged"},
-            "suites": {
+        contract_only(
+            tmp_path,
+            target={"kind": "reference_local", "name": "plugged"},
+            suites={
                 "data": {"enabled": False},
                 "integration": {
                     "feedback_rounds": 5,
                     "extra_checks": ["health_lists_components"],
                 },
             },
-        },
+        ),
     )
     done = subprocess.run(
         [VIGIL, "validate", "--config", str(config), "--report-dir", str(tmp_path / "reports")],
