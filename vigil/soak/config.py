@@ -94,6 +94,13 @@ class SoakBoundsConfig(StrictModel):
         le=1,
         description="Share of good probes over the whole soak, fault windows excluded.",
     )
+    horizon_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=365 * 86_400.0,
+        description="How far from the soak's start trends are projected; unset means the "
+        "soak's planned duration (set it longer to ask 'would this hold for a month?').",
+    )
     min_cycles_for_trend: int = Field(
         default=3,
         ge=2,
