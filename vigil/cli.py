@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run_id", help="run id (a unique prefix is enough)")
     report.add_argument("--report-dir", type=Path, help="folder to write into")
 
+    _soak_parser(commands)
+
     target = commands.add_parser("target", help="the built-in reference service")
     target_commands = target.add_subparsers(dest="target_command", required=True, metavar="ACTION")
     serve = target_commands.add_parser(
@@ -108,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "target":
             return _serve(args)
+        if args.command == "soak":
+            return _soak(args)
     except ConfigError as exc:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -242,6 +246,137 @@ def _serve(args: argparse.Namespace) -> int:
     extra = [a for a in args.args if a != "--"]
     os.execv(sys.executable, [sys.executable, "-m", "reference", *extra])
     return EXIT_OK  # not reached: execv replaces this process
+
+
+def _soak_parser(commands: Any) -> None:
+    soak = commands.add_parser(
+        "soak", help="run (or resume) a soak: cycles of load and faults for hours"
+    )
+    _config_options(soak)
+    soak.add_argument("--duration", help="soak length, e.g. 90s, 30m, 72h (default: profile's)")
+    soak.add_argument("--soak-id", help="resume the soak with this id (default: a new soak)")
+    soak_commands = soak.add_subparsers(dest="soak_command", required=False, metavar="ACTION")
+    status = soak_commands.add_parser("status", help="progress and latest figures of a soak")
+    _config_options(status)
+    status.add_argument("soak_id", help="soak id")
+
+
+def _duration_s(text: str) -> float:
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"--duration {text!r} is not a duration; write e.g. 90s, 30m, 72h or 3d"
+        ) from None
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from vigil.config import load_config
+    from vigil.soak.config import SoakSuiteConfig, soak_settings_for
+    from vigil.store import SoakCheckpoints, open_store
+
+    if args.soak_command == "status":
+        config = load_config(args.config, args.profile, check_secrets=False)
+        return _soak_status(SoakCheckpoints(open_store(config.store)), args.soak_id)
+    config = load_config(args.config, args.profile)
+    settings = getattr(config.suites, "soak", None) or soak_settings_for(config.profile)
+    if args.duration:
+        try:
+            settings = SoakSuiteConfig.model_validate(
+                {**settings.model_dump(), "duration_s": _duration_s(args.duration)}
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"--duration {args.duration}: {exc.errors()[0]['msg']}") from None
+    from vigil.run import SuiteRun, new_run_id
+
+    soak_id = args.soak_id or new_run_id()
+    store = open_store(config.store)
+    store.reap_abandoned()
+    checkpoints = SoakCheckpoints(store)
+    report_dir = config.reports.dir / soak_id
+    if checkpoints.get(soak_id) is not None:
+        checkpoints.reopen_run(soak_id)
+    else:
+        store.begin_run(
+            soak_id,
+            profile=config.profile,
+            seed=config.seed,
+            config=config.model_dump(mode="json"),
+            target_name=config.target.name,
+            report_dir=str(report_dir),
+        )
+    print(
+        f"vigil: soak {soak_id}: {settings.planned_cycles} cycles of {settings.cycle_s:g} s "
+        f"against {config.target.name!r}; starting Prefect...",
+        file=sys.stderr,
+        flush=True,
+    )
+    _interrupt_on_sigterm()
+    _prefect_defaults()
+    from flows.soak import soak
+    from vigil.criteria import Verdict
+    from vigil.results import Status
+    from vigil.store import RunStatus
+    from vigil.targets import open_target
+
+    target = open_target(config.target, config.work_dir / "targets" / soak_id)
+    try:
+        endpoint = target.start()
+        run = SuiteRun(
+            run_id=soak_id,
+            profile=config.profile,
+            seed=config.seed,
+            store=config.store,
+            report_dir=report_dir,
+            endpoint=endpoint,
+        )
+        result = soak(run, settings)
+    except KeyboardInterrupt:
+        store.finish_run(
+            soak_id, status=RunStatus.INCOMPLETE, verdict=None, error="interrupted; resumable"
+        )
+        print(f"vigil: interrupted; resume with --soak-id {soak_id}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        target.stop()
+    passed = result.status is Status.PASSED
+    store.finish_run(
+        soak_id, status=RunStatus.COMPLETED, verdict=Verdict.PASSED if passed else Verdict.FAILED
+    )
+    for check in result.checks:
+        print(f"  {check.status.value:<14} {check.name}: {check.message}")
+    for measurement in result.measurements:
+        print(f"  {measurement.name} = {measurement.value:.6g} {measurement.unit}")
+    print(f"soak {soak_id}: {result.status.value}")
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def _soak_status(checkpoints: Any, soak_id: str) -> int:
+    from vigil.results import utc_now
+    from vigil.soak.config import SoakSuiteConfig
+    from vigil.soak.judge import CycleFigures, progress_line
+
+    record = checkpoints.get(soak_id)
+    if record is None:
+        raise ConfigError(f"no soak {soak_id!r} in the store; `vigil runs list` shows the runs")
+    settings = SoakSuiteConfig.model_validate(record.config)
+    cycles = checkpoints.cycles(soak_id)
+    active = checkpoints.faults(soak_id, active_only=True)
+    print(
+        f"soak {soak_id}: {record.status}, {len(cycles)} of {record.planned_cycles} cycles "
+        f"checkpointed, attempt {record.attempts}, pid {record.pid} on {record.host}, "
+        f"last checkpoint {record.updated_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    if cycles:
+        latest = CycleFigures.model_validate(cycles[-1].figures)
+        print(progress_line(settings, record.started_at, utc_now(), latest))
+    print(f"active faults: {len(active)}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -171,3 +171,31 @@ class TieredSeries:
                 SeriesPoint(p[0], p[1], int(p[2]), p[3], p[4], p[5]) for p in points
             )
         return series
+
+
+SOAK_SERIES = ("probe_ok", "load_p95_s")
+"""The per-second figures a soak keeps over its whole length, tiered."""
+
+
+class SoakSeries:
+    """The soak's tiered series by name, restored from and saved to its checkpoint."""
+
+    def __init__(self, snapshot: dict[str, Any] | None = None) -> None:
+        snapshot = snapshot or {}
+        self.series = {
+            name: TieredSeries.from_dict(snapshot[name]) if name in snapshot else TieredSeries()
+            for name in SOAK_SERIES
+        }
+
+    def extend(self, per_second: dict[str, list[tuple[float, float]]]) -> None:
+        """Add a cycle's (epoch seconds, value) points, in time order."""
+        for name, points in per_second.items():
+            series = self.series.get(name)
+            if series is None:
+                continue
+            for moment, value in sorted(points):
+                series.add(moment, value)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The JSON-able form stored with each checkpoint."""
+        return {name: series.to_dict() for name, series in self.series.items()}
