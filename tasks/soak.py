@@ -113,7 +113,7 @@ def run_cycle(run: SuiteRun, settings: SoakSuiteConfig, cycle: int) -> CycleTraf
         cycle: The cycle's number (from 1).
     """
     every = settings.fault.every_cycles
-    due = every > 0 and (cycle - 1) % every == 0
+    due = every > 0 and cycle % every == 0
     plan = None
     if due and Capability.PROCESS_CONTROL in run.endpoint.capabilities:
         checkpoints = _checkpoints(run)

@@ -57,7 +57,7 @@ class SoakFaultConfig(StrictModel):
         default=2,
         ge=0,
         le=100_000,
-        description="Inject the fault in every N-th cycle (cycle 1, 1+N, ...); 0 turns faults off.",
+        description="Inject the fault in every N-th cycle (cycles N, 2N, ...); 0 turns faults off.",
     )
     delay_s: float = Field(
         default=2.0, ge=0, le=3600, description="Seconds into the cycle's load before injecting."
