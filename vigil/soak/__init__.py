@@ -18,21 +18,26 @@ whose flow run was cancelled resumes the same way; the target it launched is sto
 target guard when vigil dies, so nothing is orphaned.
 
 Prefect settings for a 72-hour soak (a deployment's ``job_variables.env`` or the worker's
-environment), so that a healthy soak is never marked crashed:
+environment), so that a healthy soak is never marked crashed (checked against Prefect 3.8.8):
 
-* ``PREFECT_RUNNER_HEARTBEAT_FREQUENCY=30``: the runner sends a heartbeat event for the flow run
-  every 30 s. It is off by default; Prefect's zombie detection (the server's "mark late/crashed"
-  automation on missing heartbeats, ``prefect.flow-run.heartbeat``) can only tell a live soak
-  from a dead one when heartbeats are sent. Keep the automation's "no heartbeat for" window well
-  above the frequency (e.g. 3 x 30 s = 90 s), never below a cycle's longest blocking step.
-* Flow retries: ``retries: 3``, ``retry_delay_seconds: 60`` on the deployment. A retried flow
-  run keeps its parameters, so the retry resumes from the checkpoint (the run id is the soak id).
-  A flow run that Prefect *did* mark crashed is resumed by starting the deployment again with
-  the same ``soak_id`` parameter.
-* No flow ``timeout_seconds`` shorter than the soak (leave it unset), and
-  ``PREFECT_TASKS_REFRESH_CACHE`` is irrelevant: every soak task has ``NO_CACHE``.
-* ``PREFECT_API_URL`` of a long-lived ``prefect server start``, not the temporary server: a
-  temporary server dies with the process that started it.
+* ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY=60`` (the older name ``PREFECT_RUNNER_HEARTBEAT_FREQUENCY``
+  is still read; minimum 30 s). A flow run started from a deployment then emits a
+  ``prefect.flow-run.heartbeat`` event from a daemon OS thread, so heartbeats keep coming while
+  a task blocks (a cycle's load holds its task for ``cycle_s``).
+* Zombie detection is an automation, not a server default: a proactive trigger ``after``
+  ``prefect.flow-run.heartbeat`` expecting the next heartbeat (or a terminal state) ``within``
+  a window, whose action marks the run ``Crashed`` (Prefect Cloud's managed "Unresponsive run
+  detection" is the same). Give the window at least three heartbeat periods (e.g. 180 s for a
+  60 s frequency): the soak's heartbeats never stop while its process lives, so only a dead
+  soak is marked crashed.
+* Flow retries on the deployment (``retries: 3``, ``retry_delay_seconds: 60``): a retried flow
+  run has the same parameters, so it resumes from the checkpoint (the run id is the soak id).
+  A run Prefect marked crashed is resumed by starting the deployment again with the same
+  ``soak_id``; completed cycles are kept.
+* No flow ``timeout_seconds`` shorter than the soak (leave it unset); every soak task uses
+  ``NO_CACHE`` and ``persist_result=False``, so nothing is cached or stored per task run.
+* ``PREFECT_API_URL`` of a long-lived ``prefect server start`` (or Cloud), never the temporary
+  server, which dies with the process that started it.
 """
 
 from __future__ import annotations
