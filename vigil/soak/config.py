@@ -88,6 +88,13 @@ class SoakBoundsConfig(StrictModel):
         le=1_048_576,
         description="Resident memory of the whole target the trend must not reach (MB).",
     )
+    target_disk_bound_mb: float = Field(
+        default=20_480.0,
+        gt=0,
+        le=1_073_741_824,
+        description="Size of the target's own folder (database, logs) the trend must not reach "
+        "(MB); judged for targets vigil launches.",
+    )
     min_availability: float = Field(
         default=0.99,
         ge=0,

@@ -10,10 +10,12 @@ so the soak's memory does not grow with its length.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import psutil
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +59,9 @@ class CycleTraffic(BaseModel):
     fault_recovered_at: datetime | None = None
     mttr_s: float | None = None
     fault_reverted: bool | None = None
+    fault_problem: str | None = Field(
+        default=None, description="Why the due fault was not injected."
+    )
     per_second: dict[str, list[tuple[float, float]]] = Field(
         default_factory=dict,
         description="(epoch seconds, value) points of probe_ok and load_p95_s, one per second.",
@@ -134,11 +139,18 @@ def drive_cycle(
         loader.start()
         injected_at = None
         reverted = None
+        fault_problem = None
         try:
             if plan is not None and not stop.wait(plan.delay_s):
-                plan.handle = plan.fault.inject(plan.journal)
-                injected_at = plan.handle.fault.started_at
-                stop.wait(plan.hold_s)
+                try:
+                    plan.handle = plan.fault.inject(plan.journal)
+                except RunError as exc:
+                    # A fault that cannot be injected this cycle is reported, not fatal: a
+                    # 72-hour soak must not end because one worker was restarting.
+                    fault_problem = f"{plan.fault.kind} could not be injected: {exc}"
+                else:
+                    injected_at = plan.handle.fault.started_at
+                    stop.wait(plan.hold_s)
         finally:
             if plan is not None and plan.handle is not None:
                 plan.handle.rollback()
@@ -160,9 +172,10 @@ def drive_cycle(
         raise RunError(f"the cycle's load failed: {error!r}") from error  # type: ignore[misc]
     result = box["result"]
     assert isinstance(result, LoadResult)
-    return summarise_cycle(
+    summary = summarise_cycle(
         started, result, samples, injected_at, recovered, plan, reverted, utc_now()
     )
+    return summary.model_copy(update={"fault_problem": fault_problem})
 
 
 def _wait_for_recovery(
@@ -328,6 +341,9 @@ class ResourceSample(BaseModel):
     rss_mb: float | None
     open_files: int | None
     processes: int
+    disk_mb: float | None = Field(
+        default=None, description="Size of the target's own folder (data, logs), when it has one."
+    )
 
 
 def sample_processes(processes: list[psutil.Process]) -> ResourceSample:
@@ -351,10 +367,35 @@ def sample_processes(processes: list[psutil.Process]) -> ResourceSample:
 def sample_target(endpoint: TargetEndpoint) -> ResourceSample:
     """RSS and open files of the target's whole process tree (none for a target without one)."""
     try:
-        processes = running_target(endpoint).processes()  # type: ignore[attr-defined]
+        target = running_target(endpoint)
+        processes = target.processes()  # type: ignore[attr-defined]
     except (RunError, AttributeError):
         return ResourceSample(rss_mb=None, open_files=None, processes=0)
-    return sample_processes(processes)
+    sample = sample_processes(processes)
+    workdir = getattr(target, "workdir", None)
+    if isinstance(workdir, Path):
+        sample = sample.model_copy(update={"disk_mb": folder_size_bytes(workdir) / 2**20})
+    return sample
+
+
+def folder_size_bytes(folder: Path) -> int:
+    """Bytes of every file below `folder` (files that vanish while counted are skipped)."""
+    total = 0
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total
 
 
 def sample_self() -> ResourceSample:

@@ -42,11 +42,13 @@ class CycleFigures(BaseModel):
     fault_injected_at: datetime | None = None
     mttr_s: float | None = None
     fault_reverted: bool | None = None
+    fault_problem: str | None = None
     quality_accuracy: float | None = None
     learning_problem: str | None = None
     pattern_problem: str | None = None
     target_rss_mb: float | None = None
     target_open_files: int | None = None
+    target_disk_mb: float | None = None
     vigil_rss_mb: float | None = None
     vigil_open_files: int | None = None
 
@@ -80,11 +82,13 @@ def build_figures(
         fault_injected_at=traffic.fault_injected_at,
         mttr_s=traffic.mttr_s,
         fault_reverted=traffic.fault_reverted,
+        fault_problem=traffic.fault_problem,
         quality_accuracy=quality.accuracy if quality else None,
         learning_problem=quality.problem if quality else None,
         pattern_problem=pattern_problem,
         target_rss_mb=target.rss_mb,
         target_open_files=target.open_files,
+        target_disk_mb=target.disk_mb,
         vigil_rss_mb=vigil.rss_mb,
         vigil_open_files=vigil.open_files,
     )
@@ -155,6 +159,8 @@ def judge_soak(
     latency = fit_trend(times, p95, bounds.p95_latency_bound_s, end_h)
     times, rss = _series(cycles, "target_rss_mb")
     memory = fit_trend(times, rss, bounds.target_rss_bound_mb, end_h)
+    times, disk = _series(cycles, "target_disk_mb")
+    disk_trend = fit_trend(times, disk, bounds.target_disk_bound_mb, end_h)
     checks = [
         judge_trend(
             "latency_trend_within_bound",
@@ -173,6 +179,17 @@ def judge_soak(
             min_points=bounds.min_cycles_for_trend,
         ),
     ]
+    if disk:
+        checks.append(
+            judge_trend(
+                "disk_trend_within_bound",
+                "target data on disk",
+                "MB",
+                disk_trend,
+                soak_started_at,
+                min_points=bounds.min_cycles_for_trend,
+            )
+        )
     probes = sum(c.probes for c in cycles)
     good = sum(c.probes_good for c in cycles)
     share = good / probes if probes else None
@@ -197,6 +214,17 @@ def judge_soak(
             )
         )
     checks.append(_faults_reverted(faults))
+    not_injected = [(c.cycle, c.fault_problem) for c in cycles if c.fault_problem]
+    if not_injected:
+        checks.append(
+            CheckResult(
+                name="every_due_fault_injected",
+                status=Status.ERROR,
+                message=f"the fault due in {len(not_injected)} cycle(s) was not injected; first "
+                f"in cycle {not_injected[0][0]}: {not_injected[0][1]}",
+                measured={"not_injected": float(len(not_injected))},
+            )
+        )
     fault_cycles = [c for c in cycles if c.fault_kind is not None]
     unrecovered = [c.cycle for c in fault_cycles if c.mttr_s is None]
     checks.append(
@@ -321,7 +349,8 @@ def progress_line(
         f"MTTR {_fmt(latest.mttr_s, '.1f', ' s')}, "
         f"accuracy {_fmt(latest.quality_accuracy, '.3f')}, "
         f"target RSS {_fmt(latest.target_rss_mb, '.0f', ' MB')}, "
-        f"open files {_fmt(latest.target_open_files, 'd')}"
+        f"open files {_fmt(latest.target_open_files, 'd')}, "
+        f"data {_fmt(latest.target_disk_mb, '.0f', ' MB')}"
     )
 
 

@@ -137,3 +137,34 @@ def test_profiles_and_bad_settings():
         SoakSuiteConfig(cycle_s=5, fault={"delay_s": 2, "max_duration_s": 5})
     with pytest.raises(ValidationError, match="extra"):
         SoakSuiteConfig(cycles=3)
+
+
+def test_a_filling_disk_fails_with_its_projected_time():
+    settings = soak_settings_for("development", duration_s=72 * 3600.0)
+    cycles = [c.model_copy(update={"target_disk_mb": 1000.0 + 50.0 * c.cycle}) for c in _cycles(6)]
+    checks, _ = judge_soak(settings, START, cycles, _histograms(6), [])
+    disk = _by_name(checks)["disk_trend_within_bound"]
+    assert disk.status is Status.FAILED
+    assert "target data on disk would reach its bound of 2.048e+04 MB" in disk.message
+
+
+def test_folder_size_counts_every_file_below(tmp_path):
+    from vigil.soak.cycle import folder_size_bytes
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.bin").write_bytes(b"0" * 1000)
+    (tmp_path / "y.log").write_bytes(b"0" * 24)
+    assert folder_size_bytes(tmp_path) == 1024
+    assert folder_size_bytes(tmp_path / "missing") == 0
+
+
+def test_a_fault_that_could_not_be_injected_is_an_error_naming_the_cycle():
+    settings = soak_settings_for("development")
+    cycles = _cycles(2)
+    cycles[1] = cycles[1].model_copy(
+        update={"fault_problem": "worker_hang could not be injected: no process"}
+    )
+    checks, _ = judge_soak(settings, START, cycles, _histograms(2), [])
+    check = _by_name(checks)["every_due_fault_injected"]
+    assert check.status is Status.ERROR
+    assert "first in cycle 2: worker_hang could not be injected: no process" in check.message
