@@ -11,6 +11,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
 
 from tasks.soak import (
     check_cycle_learning,
@@ -32,6 +33,22 @@ from vigil.soak.config import SoakSuiteConfig
 from vigil.soak.judge import build_figures
 from vigil.soak.series import SoakSeries
 from vigil.store import SoakStatus
+
+
+def _forget_finished_cycle() -> None:
+    """Drop Prefect's in-memory links to the finished cycle's task results.
+
+    For the life of a flow run Prefect keeps, per task result, a copy of the task's state
+    (``FlowRunContext.run_results``, for drawing upstream dependencies) and its asset set
+    (``task_run_assets``). Measured here: about 10 KB of RSS per task run, so a 72-hour soak
+    would grow by tens of megabytes for nothing, as a cycle's results are never inputs of a
+    later cycle's tasks. Forgetting them after each checkpoint keeps the flow's memory flat;
+    the task runs themselves stay recorded in Prefect's database.
+    """
+    context = FlowRunContext.get()
+    if context is not None:
+        context.run_results.clear()
+        context.task_run_assets.clear()
 
 
 @flow(name="soak")
@@ -59,6 +76,7 @@ def soak(run: SuiteRun, settings: SoakSuiteConfig) -> SuiteResult:
             series.extend(traffic.per_second)
             checkpoint_cycle(run, figures, traffic.histogram, series)
             artifact = report_progress(run, settings, start.started_at, figures, artifact)
+            _forget_finished_cycle()
     except RunError as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.error("Soak %s stopped early: %s", run.run_id, error)
