@@ -374,7 +374,9 @@ def _soak_status(checkpoints: Any, soak_id: str) -> int:
     )
     if cycles:
         latest = CycleFigures.model_validate(cycles[-1].figures)
-        print(progress_line(settings, record.started_at, utc_now(), latest))
+        # A finished soak's elapsed time ends at its last checkpoint, not now.
+        now = utc_now() if record.status == "running" else record.updated_at
+        print(progress_line(settings, record.started_at, now, latest))
     print(f"active faults: {len(active)}")
     return EXIT_OK
 
