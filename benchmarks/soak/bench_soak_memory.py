@@ -64,6 +64,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/soakbench"))
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--warmup", type=float, default=300.0, help="seconds left out of the fit")
+    parser.add_argument(
+        "--mode",
+        choices=("prefect", "direct"),
+        default="prefect",
+        help="prefect: `vigil soak` (the flow under Prefect); direct: the same steps without "
+        "Prefect (benchmarks/soak/direct_soak.py)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     duration = _duration_s(args.duration)
@@ -71,7 +78,14 @@ def main() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with (args.out / "soak.log").open("wb") as log:
         child = subprocess.Popen(
-            [str(vigil), "soak", "--duration", args.duration],
+            [str(vigil), "soak", "--duration", args.duration]
+            if args.mode == "prefect"
+            else [
+                sys.executable,
+                str(REPO / "benchmarks" / "soak" / "direct_soak.py"),
+                "--duration-s",
+                str(duration),
+            ],
             cwd=args.out,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -113,6 +127,7 @@ def main() -> int:
     kept = [r for r in rows if r[0] >= args.warmup]
     times_h = [r[0] / 3600 for r in kept]
     summary = {
+        "mode": args.mode,
         "exit_code": child.returncode,
         "duration_s": round(time.monotonic() - began, 1),
         "samples": len(rows),
