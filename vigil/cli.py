@@ -350,8 +350,11 @@ def _soak(args: argparse.Namespace) -> int:
     )
     for check in result.checks:
         print(f"  {check.status.value:<14} {check.name}: {check.message}")
+    from vigil.soak import SOAK_MEASURES
+
+    units = {name: unit for name, unit, _ in SOAK_MEASURES}
     for measurement in result.measurements:
-        print(f"  {measurement.name} = {measurement.value:.6g} {measurement.unit}")
+        print(f"  {measurement.name} = {measurement.value:.6g} {units[measurement.name]}")
     print(f"soak {soak_id}: {result.status.value}")
     return EXIT_OK if passed else EXIT_FAILED
 
