@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run_id", help="run id (a unique prefix is enough)")
     report.add_argument("--report-dir", type=Path, help="folder to write into")
 
+    _soak_parser(commands)
+
     target = commands.add_parser("target", help="the built-in reference service")
     target_commands = target.add_subparsers(dest="target_command", required=True, metavar="ACTION")
     serve = target_commands.add_parser(
@@ -112,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "load":
             return load_command.run(args)
+        if args.command == "soak":
+            return _soak(args)
     except ConfigError as exc:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -246,6 +250,116 @@ def _serve(args: argparse.Namespace) -> int:
     extra = [a for a in args.args if a != "--"]
     os.execv(sys.executable, [sys.executable, "-m", "reference", *extra])
     return EXIT_OK  # not reached: execv replaces this process
+
+
+def _soak_parser(commands: Any) -> None:
+    soak = commands.add_parser(
+        "soak", help="run (or resume) a soak: cycles of load and faults for hours"
+    )
+    _config_options(soak)
+    soak.add_argument("--duration", help="soak length, e.g. 90s, 30m, 72h (default: profile's)")
+    soak.add_argument("--soak-id", help="resume the soak with this id (default: a new soak)")
+    soak_commands = soak.add_subparsers(dest="soak_command", required=False, metavar="ACTION")
+    status = soak_commands.add_parser("status", help="progress and latest figures of a soak")
+    _config_options(status)
+    status.add_argument("soak_id", help="soak id")
+
+
+def _duration_s(text: str) -> float:
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"--duration {text!r} is not a duration; write e.g. 90s, 30m, 72h or 3d"
+        ) from None
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from vigil.config import load_config
+    from vigil.store import SoakCheckpoints, open_store
+
+    if args.soak_command == "status":
+        config = load_config(args.config, args.profile, check_secrets=False)
+        return _soak_status(SoakCheckpoints(open_store(config.store)), args.soak_id)
+    config = load_config(args.config, args.profile)
+    duration_s = _duration_s(args.duration) if args.duration else None
+    if duration_s is not None:
+        from pydantic import ValidationError
+
+        from vigil.soak.config import SoakSuiteConfig
+
+        try:
+            SoakSuiteConfig.model_validate(
+                {**config.suites.soak.model_dump(), "duration_s": duration_s}
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"--duration {args.duration}: {exc.errors()[0]['msg']}") from None
+    from vigil.run import new_run_id
+
+    soak_id = args.soak_id or new_run_id()
+    settings = config.suites.soak
+    print(
+        f"vigil: soak {soak_id}: {duration_s or settings.duration_s:g} s in cycles of "
+        f"{settings.cycle_s:g} s against {config.target.name!r}; starting Prefect...",
+        file=sys.stderr,
+        flush=True,
+    )
+    _interrupt_on_sigterm()
+    _prefect_defaults()
+    from flows.soak_run import soak_run
+
+    try:
+        state = soak_run(
+            profile=config.profile,
+            soak_id=soak_id,
+            duration_s=duration_s,
+            config=config,
+            return_state=True,
+        )
+    except KeyboardInterrupt:
+        print(f"vigil: interrupted; resume with --soak-id {soak_id}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    from vigil.results import Status
+    from vigil.suites import SUITES
+
+    for check in result.checks:
+        print(f"  {check.status.value:<14} {check.name}: {check.message}")
+    for measurement in result.measurements:
+        unit = SUITES["soak"].measure(measurement.name)
+        print(f"  {measurement.name} = {measurement.value:.6g} {unit.unit if unit else ''}")
+    print(f"soak {soak_id}: {result.status.value}")
+    return EXIT_OK if result.status is Status.PASSED else EXIT_FAILED
+
+
+def _soak_status(checkpoints: Any, soak_id: str) -> int:
+    from vigil.results import utc_now
+    from vigil.soak.config import SoakSuiteConfig
+    from vigil.soak.judge import CycleFigures, progress_line
+
+    record = checkpoints.get(soak_id)
+    if record is None:
+        raise ConfigError(f"no soak {soak_id!r} in the store; `vigil runs list` shows the runs")
+    settings = SoakSuiteConfig.model_validate(record.config)
+    cycles = checkpoints.cycles(soak_id)
+    active = checkpoints.faults(soak_id, active_only=True)
+    print(
+        f"soak {soak_id}: {record.status}, {len(cycles)} of {record.planned_cycles} cycles "
+        f"checkpointed, attempt {record.attempts}, pid {record.pid} on {record.host}, "
+        f"last checkpoint {record.updated_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    if cycles:
+        latest = CycleFigures.model_validate(cycles[-1].figures)
+        # A finished soak's elapsed time ends at its last checkpoint, not now.
+        now = utc_now() if record.status == "running" else record.updated_at
+        print(progress_line(settings, record.started_at, now, latest))
+    print(f"active faults: {len(active)}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

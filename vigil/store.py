@@ -852,3 +852,229 @@ Store.record_drills = _record_drills  # type: ignore[attr-defined]
 Store.drills = _drills  # type: ignore[attr-defined]
 Store.record_probe_series = _record_probe_series  # type: ignore[attr-defined]
 Store.probe_series = _probe_series  # type: ignore[attr-defined]
+
+
+# --- the soak's checkpoints ------------------------------------------------------------------
+
+
+class SoakStatus(StrEnum):
+    """Life-cycle states of a soak."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+
+
+class SoakRecord(VigilTable, table=True):
+    """A soak: its settings, its progress, and its bounded tiered series (JSON)."""
+
+    __tablename__ = "soaks"
+
+    id: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=64)
+    profile: str = Field(max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    planned_cycles: int
+    status: SoakStatus = Field(default=SoakStatus.RUNNING, sa_type=sa.String(16))
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    attempts: int = Field(default=1, description="How many times the soak was started or resumed.")
+    host: str = Field(default="", max_length=255)
+    pid: int = 0
+    series: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+
+
+class SoakCycleRecord(VigilTable, table=True):
+    """One completed soak cycle: its figures and its encoded latency histogram."""
+
+    __tablename__ = "soak_cycles"
+    __table_args__ = (sa.UniqueConstraint("soak_id", "cycle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    soak_id: str = Field(foreign_key="soaks.id", index=True, max_length=64)
+    cycle: int
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    histogram: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class SoakFaultRecord(VigilTable, table=True):
+    """The soak's fault journal: written before a fault acts, closed once it is reverted."""
+
+    __tablename__ = "soak_faults"
+
+    id: int | None = Field(default=None, primary_key=True)
+    soak_id: str = Field(foreign_key="soaks.id", index=True, max_length=64)
+    cycle: int
+    kind: str = Field(max_length=64)
+    processes: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+    started_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    reverted_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    reverted_by: str | None = Field(default=None, max_length=32)
+
+
+class SoakCheckpoints:
+    """The soak's reads and writes on a :class:`Store`; every write is one transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def begin_or_resume(
+        self,
+        soak_id: str,
+        *,
+        run_id: str,
+        profile: str,
+        config: dict[str, Any],
+        planned_cycles: int,
+    ) -> SoakRecord:
+        """Record a new soak, or mark an existing one running again (attempts + 1)."""
+        now = utc_now()
+        with self._store._session() as session:
+            record = session.get(SoakRecord, soak_id)
+            if record is None:
+                record = SoakRecord(
+                    id=soak_id,
+                    run_id=run_id,
+                    profile=profile,
+                    config=json.loads(json.dumps(config, default=str)),
+                    planned_cycles=planned_cycles,
+                    started_at=now,
+                    updated_at=now,
+                )
+                session.add(record)
+            else:
+                record.attempts += 1
+                record.planned_cycles = planned_cycles
+                record.status = SoakStatus.RUNNING
+                record.updated_at = now
+            record.host = socket.gethostname()
+            record.pid = os.getpid()
+        return _soak_normalised(record)
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark a resumed soak's run running again, owned by this process."""
+        with self._store._session() as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                raise StoreError(f"run {run_id} is not in store {self._store.url}")
+            record.status = RunStatus.RUNNING
+            record.verdict = None
+            record.finished_at = None
+            record.error = None
+            record.host = socket.gethostname()
+            record.pid = os.getpid()
+
+    def get(self, soak_id: str) -> SoakRecord | None:
+        """The soak with this id, if any."""
+        with self._store._session() as session:
+            record = session.get(SoakRecord, soak_id)
+            return _soak_normalised(record) if record is not None else None
+
+    def record_cycle(
+        self,
+        soak_id: str,
+        cycle: int,
+        *,
+        figures: dict[str, Any],
+        histogram: str,
+        started_at: datetime,
+        finished_at: datetime,
+        series: dict[str, Any],
+    ) -> None:
+        """Checkpoint one completed cycle and the soak's series, in one transaction."""
+        with self._store._session() as session:
+            session.execute(
+                sa.delete(SoakCycleRecord).where(
+                    SoakCycleRecord.soak_id == soak_id, SoakCycleRecord.cycle == cycle
+                )
+            )
+            session.add(
+                SoakCycleRecord(
+                    soak_id=soak_id,
+                    cycle=cycle,
+                    figures=json.loads(json.dumps(figures, default=str)),
+                    histogram=histogram,
+                    started_at=started_at,
+                    finished_at=finished_at,
+                )
+            )
+            soak = session.get(SoakRecord, soak_id)
+            if soak is None:
+                raise StoreError(f"soak {soak_id} is not in store {self._store.url}")
+            soak.series = series
+            soak.updated_at = utc_now()
+
+    def cycles(self, soak_id: str) -> list[SoakCycleRecord]:
+        """The soak's completed cycles, in cycle order."""
+        with self._store._session() as session:
+            rows = session.exec(
+                select(SoakCycleRecord)
+                .where(SoakCycleRecord.soak_id == soak_id)
+                .order_by(SoakCycleRecord.cycle)
+            ).all()
+            for row in rows:
+                row.started_at = _as_utc(row.started_at)
+                row.finished_at = _as_utc(row.finished_at)
+            return list(rows)
+
+    def open_fault(
+        self,
+        soak_id: str,
+        cycle: int,
+        *,
+        kind: str,
+        processes: list[dict[str, Any]],
+        started_at: datetime,
+        expires_at: datetime,
+    ) -> int:
+        """Journal a fault about to be injected; returns its journal id."""
+        record = SoakFaultRecord(
+            soak_id=soak_id,
+            cycle=cycle,
+            kind=kind,
+            processes=processes,
+            started_at=started_at,
+            expires_at=expires_at,
+        )
+        with self._store._session() as session:
+            session.add(record)
+            session.flush()
+            return int(record.id or 0)
+
+    def close_fault(self, fault_id: int, reverted_by: str) -> None:
+        """Mark a journalled fault as reverted (by ``rollback`` or by ``resume``)."""
+        with self._store._session() as session:
+            record = session.get(SoakFaultRecord, fault_id)
+            if record is not None and record.reverted_at is None:
+                record.reverted_at = utc_now()
+                record.reverted_by = reverted_by
+
+    def faults(self, soak_id: str, *, active_only: bool = False) -> list[SoakFaultRecord]:
+        """The soak's journalled faults (only those never reverted, if `active_only`)."""
+        with self._store._session() as session:
+            query = select(SoakFaultRecord).where(SoakFaultRecord.soak_id == soak_id)
+            if active_only:
+                query = query.where(SoakFaultRecord.reverted_at.is_(None))
+            rows = session.exec(query.order_by(SoakFaultRecord.id)).all()
+            for row in rows:
+                for name in ("started_at", "expires_at", "reverted_at"):
+                    setattr(row, name, _as_utc(getattr(row, name)))
+            return list(rows)
+
+    def finish(self, soak_id: str, status: SoakStatus) -> None:
+        """Mark the soak completed or interrupted."""
+        with self._store._session() as session:
+            record = session.get(SoakRecord, soak_id)
+            if record is not None:
+                record.status = status
+                record.updated_at = utc_now()
+
+
+def _soak_normalised(record: SoakRecord) -> SoakRecord:
+    record.status = SoakStatus(record.status)
+    record.started_at = _as_utc(record.started_at)
+    record.updated_at = _as_utc(record.updated_at)
+    return record

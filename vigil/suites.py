@@ -32,6 +32,8 @@ from vigil.readiness.config import ReadinessSuiteConfig
 from vigil.results import SuiteResult
 from vigil.scoring.learning_settings import LearningPartConfig
 from vigil.scoring.patterns_settings import PatternsPartConfig
+from vigil.soak import SOAK_MEASURES
+from vigil.soak.config import SoakSuiteConfig
 from vigil.synth.config import DataSuiteConfig
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -352,6 +354,15 @@ SUITES: dict[str, SuiteSpec] = _registry(
             MeasureSpec("alert_fire_s", "s", "Time from the fault until its alert fired."),
             MeasureSpec("alert_resolve_s", "s", "Time from recovery until the alert resolved."),
         ),
+    ),
+    SuiteSpec(
+        name="soak",
+        description="Cycles of load, a periodic fault, probes and learning and pattern checks "
+        "for hours (72 in production), checkpointed and resumable; trends judged, not levels. "
+        "Off by default: `vigil soak` and the weekly soak deployment run it.",
+        settings=SoakSuiteConfig,
+        flow="flows.soak:soak",
+        measures=tuple(MeasureSpec(n, u, d) for n, u, d in SOAK_MEASURES),
     ),
 )
 """Every suite, in the order ``validate`` runs them."""

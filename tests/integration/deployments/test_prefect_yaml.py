@@ -40,10 +40,13 @@ def test_prefect_yaml_validates_against_prefects_own_model_without_ignored_keys(
 
 def test_every_registered_suite_has_its_own_deployment() -> None:
     by_name = {d["name"]: d for d in RAW["deployments"]}
-    missing = [f"suite-{s}" for s in SUITES if f"suite-{s}" not in by_name]
+    # The soak is off in validate: its own resumable entry flow is deployed weekly instead.
+    validated = [s for s in SUITES if s != "soak"]
+    missing = [f"suite-{s}" for s in validated if f"suite-{s}" not in by_name]
     assert missing == [], f"add these to deployments/prefect.yaml: {missing}"
-    for suite in SUITES:
+    for suite in validated:
         assert by_name[f"suite-{suite}"]["parameters"]["suites"] == [suite]
+    assert by_name["weekly-soak"]["entrypoint"] == "flows/soak_run.py:soak_run"
     assert {"ci", "development", "staging", "production-nightly"} <= set(by_name)
 
 

@@ -1,0 +1,53 @@
+"""The soak: validate's traffic and faults in cycles for hours, checkpointed and resumable.
+
+A soak is a run of ``ceil(duration_s / cycle_s)`` cycles (:mod:`vigil.soak.config`). Each cycle
+runs one bounded :func:`vigil.load.run_load` call under a probe stream, injects the periodic
+fault (:mod:`vigil.soak.faults`) when it is due and rolls it back, checks learning and pattern
+analysis once, samples the target's and vigil's memory and open files, and is checkpointed in
+vigil's store (:class:`vigil.store.SoakCheckpoints`) with its figures and encoded latency
+histogram. The judgement (:mod:`vigil.soak.judge`, :mod:`vigil.soak.trends`) looks at trends:
+a p95 latency or memory slope that would reach its bound before the soak's end fails it, with
+the projected time. Memory stays flat however long the soak: nothing per request or per
+second is kept beyond a cycle except the bounded tiered series (:mod:`vigil.soak.series`).
+
+Resuming: run the soak again with the same id (``vigil soak --soak-id ID``). Faults the journal
+shows active are reverted first (SIGCONT of the recorded processes that still exist and are
+stopped), then the soak continues at the first cycle not checkpointed; completed cycles are
+never redone, the interrupted one is. A soak killed outright (SIGKILL, OOM, a lost machine) or
+whose flow run was cancelled resumes the same way; the target it launched is stopped by the
+target guard when vigil dies, so nothing is orphaned.
+
+Prefect settings for a 72-hour soak (a deployment's ``job_variables.env`` or the worker's
+environment), so that a healthy soak is never marked crashed (checked against Prefect 3.8.8):
+
+* ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY=60`` (the older name ``PREFECT_RUNNER_HEARTBEAT_FREQUENCY``
+  is still read; minimum 30 s). A flow run started from a deployment then emits a
+  ``prefect.flow-run.heartbeat`` event from a daemon OS thread, so heartbeats keep coming while
+  a task blocks (a cycle's load holds its task for ``cycle_s``).
+* Zombie detection is an automation, not a server default: a proactive trigger ``after``
+  ``prefect.flow-run.heartbeat`` expecting the next heartbeat (or a terminal state) ``within``
+  a window, whose action marks the run ``Crashed`` (Prefect Cloud's managed "Unresponsive run
+  detection" is the same). Give the window at least three heartbeat periods (e.g. 180 s for a
+  60 s frequency): the soak's heartbeats never stop while its process lives, so only a dead
+  soak is marked crashed.
+* Flow retries on the deployment (``retries: 3``, ``retry_delay_seconds: 60``): a retried flow
+  run has the same parameters, so it resumes from the checkpoint (the run id is the soak id).
+  A run Prefect marked crashed is resumed by starting the deployment again with the same
+  ``soak_id``; completed cycles are kept.
+* No flow ``timeout_seconds`` shorter than the soak (leave it unset); every soak task uses
+  ``NO_CACHE`` and ``persist_result=False``, so nothing is cached or stored per task run.
+* ``PREFECT_API_URL`` of a long-lived ``prefect server start`` (or Cloud), never the temporary
+  server, which dies with the process that started it.
+"""
+
+from __future__ import annotations
+
+SOAK_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("soak_availability", "", "Share of good probes over the soak, fault windows excluded."),
+    ("soak_p95_latency_s", "s", "p95 latency of every load request of the soak (merged HDR)."),
+    ("soak_p95_slope_s_per_h", "s/h", "Fitted slope of the cycles' p95 latency."),
+    ("soak_rss_slope_mb_per_h", "MB/h", "Fitted slope of the target's resident memory."),
+    ("soak_cycles_completed", "cycles", "Cycles completed and checkpointed."),
+    ("soak_mttr_s", "s", "Mean time from a cycle's fault to probes good again (settled)."),
+)
+"""(name, unit, description) of every measure the soak produces, for the suite registry."""
