@@ -141,6 +141,4 @@ class SystemPartConfig(SuiteSettings):
     leak: LeakTolerance = Field(
         default_factory=LeakTolerance, description="What growth of the target still passes."
     )
-    cycle: CycleConfig = Field(
-        default_factory=CycleConfig, description="The full system cycle."
-    )
+    cycle: CycleConfig = Field(default_factory=CycleConfig, description="The full system cycle.")
