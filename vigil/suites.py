@@ -234,7 +234,7 @@ WORKFLOW_PARTS: dict[str, SuiteSpec] = _registry(
             MeasureSpec(
                 "cycle_recovery_s",
                 "s",
-                "Time until the target served again after the cycle's fault.",
+                "Time until the target served again after the fault.",
             ),
         ),
     ),
