@@ -35,19 +35,19 @@ class CycleConfig(StrictModel):
     """The full system cycle: traffic, drift, fault, recovery, analysis, adaptation."""
 
     warmup_rows: int = Field(
-        default=200,
+        default=100,
         ge=10,
         le=100_000,
         description="Labelled rows of the original concept sent before the drift.",
     )
     probe_rows: int = Field(
-        default=100,
+        default=80,
         ge=10,
         le=10_000,
         description="Drifted rows scored by vigil right after the drift and again at the end.",
     )
     adaptation_rows: int = Field(
-        default=400,
+        default=250,
         ge=10,
         le=100_000,
         description="Labelled drifted rows sent after the fault, for the target to adapt.",
@@ -74,7 +74,7 @@ class CycleConfig(StrictModel):
         description="How long the target has to count every acknowledged label.",
     )
     chunk_rows: int = Field(
-        default=20,
+        default=10,
         ge=1,
         le=10_000,
         description="Rows per point of the accuracy series sent to pattern analysis.",
@@ -124,7 +124,7 @@ class SystemPartConfig(SuiteSettings):
         description="How long the injected error spike has to show in /incidents and /metrics.",
     )
     leak_seconds: float = Field(
-        default=4.0,
+        default=3.0,
         gt=0,
         le=3600,
         description="Length of the sustained request stream watched for leaks.",
@@ -136,7 +136,7 @@ class SystemPartConfig(SuiteSettings):
         description="The stream stops after this many requests, whatever the time.",
     )
     leak_sample_interval_s: float = Field(
-        default=0.25, ge=0.05, le=60, description="Time between two resource samples."
+        default=0.2, ge=0.05, le=60, description="Time between two resource samples."
     )
     leak: LeakTolerance = Field(
         default_factory=LeakTolerance, description="What growth of the target still passes."
