@@ -44,7 +44,7 @@ class CycleConfig(StrictModel):
         default=80,
         ge=10,
         le=10_000,
-        description="Drifted rows scored by vigil right after the drift and again at the end.",
+        description="Held-out drifted rows vigil scores right after the drift and at the end.",
     )
     adaptation_rows: int = Field(
         default=250,
@@ -53,7 +53,7 @@ class CycleConfig(StrictModel):
         description="Labelled drifted rows sent after the fault, for the target to adapt.",
     )
     min_gain: float = Field(
-        default=0.0,
+        default=0.02,
         ge=-1,
         le=1,
         description="Accuracy at the end minus right after the drift must exceed this.",
