@@ -37,6 +37,8 @@ FEEDBACK_METRIC = "reference_feedback_total"
 INCIDENTS_METRIC = "reference_incidents_total"
 """Counter of detected incidents in the target's /metrics."""
 _POLL_S = 0.1
+_FAULT_REQUEST_TIMEOUT_S = 1.0
+_ANALYSIS_TIMEOUT_S = 30.0
 _TARGET_ERRORS = (TargetUnavailableError, TargetProtocolError)
 
 
@@ -352,7 +354,9 @@ def judge_incident_seen(
             f"({requests} predictions sent)"
         )
     if metric_rise is None:
-        problems.append(f"/metrics has no {INCIDENTS_METRIC}")
+        # A labelled counter has no sample before its first incident: only then is it missing.
+        if new_kinds:
+            problems.append(f"/metrics has no {INCIDENTS_METRIC}")
     else:
         measured["metrics_rise"] = metric_rise
         if metric_rise < max(1, len(new_kinds)):
@@ -708,7 +712,8 @@ def _analyse(client: TargetClient, traffic: Traffic, config: CycleConfig, seen: 
         "step_seconds": 60,
         "series": {"cycle_accuracy": accuracy[:points], "cycle_latency_ms": latency[:points]},
     }
-    response = client.request("POST", "/patterns/analyze", json=body)
+    # Analysis is heavier than a prediction (a fresh worker may still be importing it).
+    response = client.request("POST", "/patterns/analyze", json=body, timeout=_ANALYSIS_TIMEOUT_S)
     if response.status_code != 200:
         seen.errors.append(f"/patterns/analyze answered {response.status_code}")
         seen.analysis = f"answered {response.status_code}"
@@ -750,18 +755,20 @@ def run_cycle(
         began = time.monotonic()
         deadline = began + config.recovery_timeout_s
         if fault is not None:
-            # Traffic goes on through the fault; the target must serve again by itself.
-            while time.monotonic() < deadline:
-                send_labelled(client, adaptation[sent : sent + 5], adapting, deadline=deadline)
-                sent = min(sent + 5, len(adaptation))
-                ok, _ = wait_healthy(client, 0)
-                if ok and time.monotonic() - began >= min(config.fault_s, 1.0):
-                    try:
-                        client.predict(probe[0].features)
-                    except _TARGET_ERRORS:
-                        continue
-                    seen.recovered_s = time.monotonic() - began
-                    break
+            # Traffic goes on through the fault; the target must serve again by itself. A
+            # short timeout, so a request queued at a dead worker does not eat the window.
+            with TargetClient(endpoint, timeout_s=_FAULT_REQUEST_TIMEOUT_S) as quick:
+                while time.monotonic() < deadline:
+                    send_labelled(quick, adaptation[sent : sent + 5], adapting, deadline=deadline)
+                    sent = min(sent + 5, len(adaptation))
+                    ok, _ = wait_healthy(quick, 0)
+                    if ok and time.monotonic() - began >= min(config.fault_s, 1.0):
+                        try:
+                            quick.predict(probe[0].features)
+                        except _TARGET_ERRORS:
+                            continue
+                        seen.recovered_s = time.monotonic() - began
+                        break
             if seen.recovered_s is None:
                 seen.fault_problem = (
                     f"the target did not serve again by itself within "

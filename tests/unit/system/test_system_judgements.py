@@ -266,3 +266,17 @@ def test_settings_reject_unknown_keys_and_bad_bounds() -> None:
         SystemPartConfig.model_validate({"nope": 1})
     with pytest.raises(ValueError, match="greater than"):
         SystemPartConfig.model_validate({"leak_seconds": 0})
+
+
+def test_no_incident_and_no_counter_yet_names_only_the_missing_incident() -> None:
+    outcome = judge_incident_seen([], None, 8.0, 900)
+    assert not outcome.passed
+    assert outcome.message == (
+        "no incident appeared in /incidents within 8.0 s of an error spike (900 predictions sent)"
+    )
+
+
+def test_an_incident_without_the_counter_fails_naming_the_metric() -> None:
+    outcome = judge_incident_seen(["error_rate_spike"], None, 2.0, 100)
+    assert not outcome.passed
+    assert "/metrics has no reference_incidents_total" in outcome.message
