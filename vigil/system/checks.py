@@ -736,15 +736,14 @@ def run_cycle(
         config: Sizes and time bounds.
     """
     seen = CycleObservation()
-    traffic = Traffic()
     count_before = client.evaluation().total.count
-    warm = send_labelled(client, concept_rows(seed, config.warmup_rows), traffic)
+    warm = send_labelled(client, concept_rows(seed, config.warmup_rows))
     seen.accuracy_before_drift = warm.accuracy
     drifted = concept_rows(seed + 1, config.probe_rows + config.adaptation_rows, drifted=True)
     # Held-out rows of the new concept, scored right after the drift and again at the end,
     # never labelled: the same rows both times, so a model that does not learn gains 0.
     probe = drifted[: config.probe_rows]
-    right_after = send_labelled(client, probe, traffic, feedback=False)
+    right_after = send_labelled(client, probe, feedback=False)
     seen.accuracy_after_drift = right_after.accuracy
     adaptation = drifted[config.probe_rows :]
     adapting = Traffic()
@@ -787,7 +786,8 @@ def run_cycle(
     send_labelled(client, adaptation[sent:], adapting)
     end = send_labelled(client, probe, feedback=False)
     seen.accuracy_end = end.accuracy
-    for part in (adapting, end):
+    traffic = Traffic()
+    for part in (warm, right_after, adapting, end):
         traffic.outcomes += part.outcomes
         traffic.latencies_ms += part.latencies_ms
     seen.accepted = warm.accepted + adapting.accepted
