@@ -35,19 +35,19 @@ class CycleConfig(StrictModel):
     """The full system cycle: traffic, drift, fault, recovery, analysis, adaptation."""
 
     warmup_rows: int = Field(
-        default=100,
+        default=80,
         ge=10,
         le=100_000,
         description="Labelled rows of the original concept sent before the drift.",
     )
     probe_rows: int = Field(
-        default=80,
+        default=60,
         ge=10,
         le=10_000,
         description="Held-out drifted rows vigil scores right after the drift and at the end.",
     )
     adaptation_rows: int = Field(
-        default=250,
+        default=200,
         ge=10,
         le=100_000,
         description="Labelled drifted rows sent after the fault, for the target to adapt.",
@@ -124,7 +124,7 @@ class SystemPartConfig(SuiteSettings):
         description="How long the injected error spike has to show in /incidents and /metrics.",
     )
     leak_seconds: float = Field(
-        default=3.0,
+        default=2.0,
         gt=0,
         le=3600,
         description="Length of the sustained request stream watched for leaks.",

@@ -280,3 +280,44 @@ def test_an_incident_without_the_counter_fails_naming_the_metric() -> None:
     outcome = judge_incident_seen(["error_rate_spike"], None, 2.0, 100)
     assert not outcome.passed
     assert "/metrics has no reference_incidents_total" in outcome.message
+
+
+def test_checks_without_the_capabilities_they_need_are_not_applicable() -> None:
+    from vigil.config_base import Capability
+    from vigil.system.checks import (
+        config_applied_shows_in_health,
+        incident_reaches_incidents_and_metrics,
+        system_ends_better_than_it_started,
+    )
+
+    only_predict = frozenset({Capability.PREDICT})
+    incident = incident_reaches_incidents_and_metrics(only_predict, None, None, timeout_s=1)
+    assert incident.status is Status.NOT_APPLICABLE
+    assert "admin" in incident.message and "incidents" in incident.message
+    config = config_applied_shows_in_health(only_predict, None)
+    assert config.status is Status.NOT_APPLICABLE
+    cycle = system_ends_better_than_it_started(only_predict, CycleObservation(), 0.0)
+    assert cycle.status is Status.NOT_APPLICABLE
+
+
+def test_the_leak_check_needs_the_target_process() -> None:
+    from vigil.config_base import Capability
+    from vigil.system.checks import no_resource_leak_over_sustained_run
+    from vigil.targets.base import TargetEndpoint
+
+    caps = frozenset({Capability.PREDICT, Capability.FEEDBACK})
+    endpoint = TargetEndpoint(
+        name="remote", kind="http", base_url="http://127.0.0.1:9", capabilities=caps
+    )
+    result = no_resource_leak_over_sustained_run(
+        caps,
+        endpoint,
+        None,
+        [],
+        seconds=1,
+        max_requests=10,
+        interval_s=0.1,
+        tolerance=LeakTolerance(),
+    )
+    assert result.status is Status.NOT_APPLICABLE
+    assert "process is not known" in result.message
