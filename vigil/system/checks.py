@@ -599,6 +599,8 @@ class CycleObservation:
     accepted: int = 0
     counted: int | None = None
     analysis: str = "not run"
+    phase_s: dict[str, float] = field(default_factory=dict)
+    """Seconds each phase of the cycle took, in order."""
     anomalies: int | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -633,6 +635,7 @@ def judge_cycle(seen: CycleObservation, min_gain: float) -> Outcome:
         measured["feedback_lost"] = seen.feedback_lost
     if seen.anomalies is not None:
         measured["anomalies"] = seen.anomalies
+    measured.update({f"{phase}_s": seconds for phase, seconds in seen.phase_s.items()})
     problems = []
     if seen.gain is None:
         problems.append("accuracy on the drifted concept could not be measured")
@@ -736,15 +739,24 @@ def run_cycle(
         config: Sizes and time bounds.
     """
     seen = CycleObservation()
+    clock = [time.monotonic()]
+
+    def lap(phase: str) -> None:
+        now = time.monotonic()
+        seen.phase_s[phase] = round(now - clock[0], 3)
+        clock[0] = now
+
     count_before = client.evaluation().total.count
     warm = send_labelled(client, concept_rows(seed, config.warmup_rows))
     seen.accuracy_before_drift = warm.accuracy
+    lap("traffic")
     drifted = concept_rows(seed + 1, config.probe_rows + config.adaptation_rows, drifted=True)
     # Held-out rows of the new concept, scored right after the drift and again at the end,
     # never labelled: the same rows both times, so a model that does not learn gains 0.
     probe = drifted[: config.probe_rows]
     right_after = send_labelled(client, probe, feedback=False)
     seen.accuracy_after_drift = right_after.accuracy
+    lap("drift")
     adaptation = drifted[config.probe_rows :]
     adapting = Traffic()
     fault = None
@@ -783,9 +795,11 @@ def run_cycle(
                 seen.errors.append(str(exc))
                 seen.fault_problem = f"the {seen.fault} could not be rolled back: {exc}"
     wait_healthy(client, config.recovery_timeout_s)
+    lap("fault_and_recovery")
     send_labelled(client, adaptation[sent:], adapting)
     end = send_labelled(client, probe, feedback=False)
     seen.accuracy_end = end.accuracy
+    lap("adaptation")
     traffic = Traffic()
     for part in (warm, right_after, adapting, end):
         traffic.outcomes += part.outcomes
@@ -801,6 +815,7 @@ def run_cycle(
         return seen.counted >= seen.accepted
 
     _wait(counted, config.settle_timeout_s)
+    lap("settle")
     if Capability.PATTERNS in endpoint.capabilities:
         try:
             _analyse(client, traffic, config, seen)
@@ -808,6 +823,7 @@ def run_cycle(
             seen.analysis = f"failed: {exc}"
     else:
         seen.analysis = "not applicable: the target offers no pattern analysis"
+    lap("analysis")
     ok, status = wait_healthy(client, config.recovery_timeout_s)
     seen.healthy_at_end, seen.health_detail = ok, status
     return seen
