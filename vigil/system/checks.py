@@ -618,6 +618,8 @@ class CycleObservation:
     counted: int | None = None
     analysis: str = "not run"
     phase_s: dict[str, float] = field(default_factory=dict)
+    aborted: str | None = None
+    """Why the cycle stopped early: the target stopped answering."""
     """Seconds each phase of the cycle took, in order."""
     anomalies: int | None = None
     errors: list[str] = field(default_factory=list)
@@ -663,6 +665,8 @@ def judge_cycle(seen: CycleObservation, min_gain: float) -> Outcome:
             f"after the drift to {seen.accuracy_end:.3f} at the end: the target did not adapt "
             f"(gain {seen.gain:+.3f}, needed more than {min_gain:+g})"
         )
+    if seen.aborted:
+        problems.append(f"the cycle stopped early: {seen.aborted}")
     if seen.fault_problem:
         problems.append(seen.fault_problem)
     if not seen.healthy_at_end:
@@ -757,6 +761,33 @@ def run_cycle(
         config: Sizes and time bounds.
     """
     seen = CycleObservation()
+    try:
+        _run_cycle(endpoint, client, seed, config, seen)
+    except _TARGET_ERRORS as exc:
+        seen.aborted = str(exc)
+        seen.healthy_at_end, seen.health_detail = wait_healthy(client, config.recovery_timeout_s)
+    return seen
+
+
+def _evaluation_count(client: TargetClient, timeout_s: float) -> int:
+    """The evaluation's labelled count, retried: a worker may just have been replaced."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return client.evaluation().total.count
+        except _TARGET_ERRORS:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_POLL_S)
+
+
+def _run_cycle(
+    endpoint: TargetEndpoint,
+    client: TargetClient,
+    seed: int,
+    config: CycleConfig,
+    seen: CycleObservation,
+) -> None:
     clock = [time.monotonic()]
 
     def lap(phase: str) -> None:
@@ -764,7 +795,8 @@ def run_cycle(
         seen.phase_s[phase] = round(now - clock[0], 3)
         clock[0] = now
 
-    count_before = client.evaluation().total.count
+    wait_healthy(client, config.recovery_timeout_s)
+    count_before = _evaluation_count(client, config.recovery_timeout_s)
     warm = send_labelled(client, concept_rows(seed, config.warmup_rows))
     seen.accuracy_before_drift = warm.accuracy
     lap("traffic")
@@ -844,7 +876,6 @@ def run_cycle(
     lap("analysis")
     ok, status = wait_healthy(client, config.recovery_timeout_s)
     seen.healthy_at_end, seen.health_detail = ok, status
-    return seen
 
 
 @check(

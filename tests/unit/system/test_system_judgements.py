@@ -321,3 +321,9 @@ def test_the_leak_check_needs_the_target_process() -> None:
     )
     assert result.status is Status.NOT_APPLICABLE
     assert "process is not known" in result.message
+
+
+def test_a_cycle_the_target_cut_short_fails_saying_where() -> None:
+    outcome = judge_cycle(_cycle(aborted="GET /evaluation failed: connection reset"), 0.0)
+    assert not outcome.passed
+    assert "the cycle stopped early: GET /evaluation failed: connection reset" in outcome.message
