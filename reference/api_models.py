@@ -92,6 +92,10 @@ class HealthResponse(BaseModel):
     components: dict[str, ComponentHealth]
     worker_pids: list[int]
     supervisor_pid: int
+    config: dict[str, float | int] = Field(
+        default_factory=dict,
+        description="Run-time configuration in force (workers, cache_size, learning_rate).",
+    )
 
 
 class IncidentBody(BaseModel):

@@ -687,4 +687,10 @@ def _health(runtime: WorkerRuntime) -> dict[str, Any]:
         "components": {"model": model, "database": database, "workers": workers},
         "worker_pids": pids,
         "supervisor_pid": int(state.read(ControlField.SUPERVISOR_PID)),
+        # What POST /admin/config last applied, so a caller can see its change took hold.
+        "config": {
+            "workers": int(state.read(ControlField.DESIRED_WORKERS)),
+            "cache_size": int(state.read(ControlField.CACHE_SIZE)),
+            "learning_rate": state.read(ControlField.LEARNING_RATE),
+        },
     }

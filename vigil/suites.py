@@ -35,6 +35,7 @@ from vigil.scoring.patterns_settings import PatternsPartConfig
 from vigil.soak import SOAK_MEASURES
 from vigil.soak.config import SoakSuiteConfig
 from vigil.synth.config import DataSuiteConfig
+from vigil.system.settings import SystemPartConfig
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -208,6 +209,35 @@ WORKFLOW_PARTS: dict[str, SuiteSpec] = _registry(
             ),
             MeasureSpec("self_healed_share", "", "Share of injections healed without vigil."),
             MeasureSpec("feedback_lost", "count", "Acknowledged labels missing after recovery."),
+        ),
+    ),
+    SuiteSpec(
+        name="system",
+        description="Each component's output reaches the next (feedback to model, quality to "
+        "evaluation and metrics, incidents, config to health, no leaks) and one full cycle of "
+        "traffic, drift, fault and recovery that must end better than it started.",
+        settings=SystemPartConfig,
+        flow="flows.system:system",
+        measures=(
+            MeasureSpec(
+                "cross_component_pass_rate",
+                "share",
+                "Share of the applicable cross-component checks that passed.",
+            ),
+            MeasureSpec(
+                "cycle_accuracy_gain",
+                "accuracy",
+                "Accuracy on the drifted concept at the end of the cycle minus right after the "
+                "drift, scored by vigil.",
+            ),
+            MeasureSpec(
+                "cycle_feedback_lost", "count", "Labels acknowledged in the cycle and not counted."
+            ),
+            MeasureSpec(
+                "cycle_recovery_s",
+                "s",
+                "Time until the target served again after the fault.",
+            ),
         ),
     ),
 )
