@@ -66,7 +66,10 @@ def test_prefect_deploy_records_the_checkout_for_the_workers_pull_step(
     prefect_server: PrefectServer,
 ) -> None:
     for deployment in RAW["deployments"]:
-        stored = prefect_server.deployment(f"validate/{deployment['name']}")
+        flow_name = (
+            "soak-run" if deployment["entrypoint"].startswith("flows/soak_run.py") else "validate"
+        )
+        stored = prefect_server.deployment(f"{flow_name}/{deployment['name']}")
         assert stored["work_pool_name"] == "vigil-local"
         assert stored["enforce_parameter_schema"] is True
         assert stored["pull_steps"] == [
