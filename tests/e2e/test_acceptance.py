@@ -19,7 +19,7 @@ import yaml
 
 from vigil.config import load_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 SIX_CRITERIA = {
     "p95_latency_within_budget",
