@@ -10,7 +10,7 @@ import pytest
 
 from vigil.scoring.nab import normalised_score, score_series
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 NAB_DIR = REPO.parent / "shared" / "data" / "nab"
 
 
