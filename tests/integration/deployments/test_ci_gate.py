@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.integration.deployments.conftest import REPO, PrefectServer
-from tests.integration.report.report_schema import validate_report_json
+from tests.integration.vigil.report.report_schema import validate_report_json
 
 pytestmark = pytest.mark.integration
 

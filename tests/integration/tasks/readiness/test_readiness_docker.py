@@ -25,7 +25,7 @@ from vigil.targets import open_target
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 RECIPE = REPO / "deployments" / "docker" / "build_reference_image.py"
 
 

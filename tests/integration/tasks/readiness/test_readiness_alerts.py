@@ -10,7 +10,7 @@ from typing import ClassVar
 import pytest
 
 from tasks.readiness import drill_alerting, judge_readiness
-from tests.integration.readiness.conftest import drill_target_config
+from tests.integration.conftest import drill_target_config
 from vigil.readiness.config import (
     AlertDrillConfig,
     DeployDrillConfig,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.faults.targets import launched_reference
+from tests.integration.vigil.faults.targets import launched_reference
 from vigil.faults import inject
 from vigil.faults.base import FaultContext
 from vigil.faults.config import DatabaseRefuseConfig

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.report.conftest import Recorded
+from tests.integration.vigil.report.conftest import Recorded
 from tests.services import require_service
 from vigil.report import write_reports
 

@@ -19,6 +19,8 @@ from vigil.targets.client import TargetClient
 from vigil.targets.http import HttpTarget
 from vigil.targets.process import ProcessTarget
 
+pytestmark = pytest.mark.integration
+
 OWNER = Path(__file__).with_name("target_owner.py")
 
 

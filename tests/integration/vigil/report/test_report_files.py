@@ -9,8 +9,8 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from tests.integration.report.conftest import Recorded
-from tests.integration.report.report_schema import validate_report_json
+from tests.integration.vigil.report.conftest import Recorded
+from tests.integration.vigil.report.report_schema import validate_report_json
 from vigil.report import write_reports
 from vigil.report.evidence import downsample
 from vigil.report.schema import SCHEMA_PATH, schema_text

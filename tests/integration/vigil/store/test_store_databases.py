@@ -15,6 +15,8 @@ from vigil.results import CheckResult, Measurement, Status, SuiteResult
 from vigil.store import RunStatus, Store, StoreMeta
 from vigil.tables import VigilTable
 
+pytestmark = pytest.mark.integration
+
 
 def suite(name: str = "integration", checks: int = 3, failing: int = 0) -> SuiteResult:
     return SuiteResult(

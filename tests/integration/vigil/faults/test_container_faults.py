@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.core.test_docker_target import (  # noqa: F401 -- fixtures
+from tests.integration.vigil.targets.test_docker_target import (  # noqa: F401 -- fixtures
     docker_client,
     host_mounts,
     host_python_image,

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.integration.readiness.conftest import drill_target_config
+from tests.integration.conftest import drill_target_config
 from vigil.config import load_config
 from vigil.observe.security import check_tls
 from vigil.readiness.evidence import SecurityObservation

@@ -30,7 +30,7 @@ from vigil.targets import open_target
 pytestmark = pytest.mark.integration
 
 HOLDER = Path(__file__).with_name("fault_holder.py")
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(scope="module")

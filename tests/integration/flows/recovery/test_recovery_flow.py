@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from flows.recovery import recovery
-from tests.integration.faults.targets import launched_reference, suite_run
+from tests.integration.vigil.faults.targets import launched_reference, suite_run
 from vigil.config import CriterionConfig
 from vigil.criteria import CriterionStatus, judge
 from vigil.faults.config import RecoveryPartConfig

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.core.test_docker_target import (  # the engine and image fixtures
+from tests.integration.vigil.targets.test_docker_target import (  # the engine and image fixtures
     docker_client,
     host_mounts,
     host_python_image,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.faults.targets import launched_reference
 from tests.integration.reference.conftest import HEALING_ARGS
+from tests.integration.vigil.faults.targets import launched_reference
 from vigil.faults import inject
 from vigil.faults.base import FaultContext
 from vigil.faults.config import (

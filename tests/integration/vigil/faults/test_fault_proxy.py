@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 SERVER = Path(__file__).with_name("plain_server.py")
 HOLDER = Path(__file__).with_name("fault_holder.py")
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 class Echo(socketserver.BaseRequestHandler):

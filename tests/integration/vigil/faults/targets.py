@@ -16,7 +16,7 @@ from vigil.store import Store
 from vigil.targets import open_target
 from vigil.targets.process import ProcessTarget
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def reference_config(*args: str) -> ProcessTargetConfig:

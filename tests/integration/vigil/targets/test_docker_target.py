@@ -17,8 +17,10 @@ from vigil.targets import open_target
 from vigil.targets.client import TargetClient
 from vigil.targets.docker import LABEL
 
+pytestmark = pytest.mark.integration
+
 IMAGE = "vigil-test/host-python:local"
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.readiness import readiness
-from tests.integration.readiness.conftest import drill_target_config
+from tests.integration.conftest import drill_target_config
 from vigil.observe.probes import ProbeConfig
 from vigil.readiness.config import (
     DeployDrillConfig,

@@ -2,7 +2,7 @@
 
 Run as ``python slow_target.py --delay-ms 200 --fail-every 0`` (binds 127.0.0.1 on a free port
 and prints ``PORT <n>`` once it listens). It serves every endpoint of
-``tests/integration/load/load_target_server.py``; on top, each ``/predict`` and ``/feedback``
+``tests/integration/vigil/load/load_target_server.py``; on top, each ``/predict`` and ``/feedback``
 waits ``--delay-ms`` before it is handled, and every ``--fail-every``-th of them is answered 500.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load"))
-from load_target_server import build_app  # the sibling directory is not a package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "vigil" / "load"))
+from load_target_server import build_app  # that directory is not a package
 
 SLOWED = ("/predict", "/feedback")
 
