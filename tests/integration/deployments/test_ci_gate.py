@@ -21,7 +21,7 @@ import yaml
 
 from tests.configs import HEAVY_CRITERIA, HEAVY_SUITES, merge_overrides
 from tests.integration.deployments.conftest import REPO, PrefectServer
-from tests.integration.report.report_schema import validate_report_json
+from tests.integration.vigil.report.report_schema import validate_report_json
 
 pytestmark = pytest.mark.integration
 

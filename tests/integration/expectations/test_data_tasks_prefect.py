@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from vigil.synth.config import LearningStreamConfig, MetricsHistoryConfig
+
+pytestmark = pytest.mark.integration
 
 
 def test_tasks_generate_save_and_validate(prefect_harness, tmp_path: Path) -> None:

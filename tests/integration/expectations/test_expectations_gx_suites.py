@@ -21,6 +21,8 @@ from vigil.synth.config import LearningStreamConfig, MetricsHistoryConfig
 from vigil.synth.learning import generate_learning_stream
 from vigil.synth.metrics import MetricsHistory, generate_metrics_history
 
+pytestmark = pytest.mark.integration
+
 SEED = 90
 
 

@@ -11,6 +11,8 @@ from prefect.flows import load_flow_from_entrypoint
 
 from vigil.suites import SUITES
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[3]
 DEPLOYMENTS = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())["deployments"]
 

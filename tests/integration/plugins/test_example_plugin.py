@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.configs import contract_only
-from tests.integration.report.report_schema import validate_report_json
+from tests.integration.vigil.report.report_schema import validate_report_json
 from vigil.checks import load_plugin_check
 from vigil.config import load_config
 from vigil.errors import ConfigError

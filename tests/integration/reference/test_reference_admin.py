@@ -9,6 +9,8 @@ import time
 import httpx
 import pytest
 
+pytestmark = pytest.mark.integration
+
 ADMIN_POSTS = [
     ("/admin/config", {}),
     ("/admin/models/deploy", {}),

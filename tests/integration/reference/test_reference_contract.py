@@ -7,6 +7,9 @@ import time
 
 import httpx
 import psutil
+import pytest
+
+pytestmark = pytest.mark.integration
 
 SEPARABLE_WEIGHTS = {"a": 1.0, "b": 0.5}
 

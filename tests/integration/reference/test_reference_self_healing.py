@@ -17,6 +17,9 @@ from typing import Any
 
 import httpx
 import psutil
+import pytest
+
+pytestmark = pytest.mark.integration
 
 WAIT_S = 45.0
 
