@@ -111,8 +111,10 @@ class SystemPartConfig(SuiteSettings):
         le=100_000,
         description="Labelled rows sent before comparing /evaluation with /metrics.",
     )
+    # The gauge's window is its own worker's newest labels (fewer after a restart), which
+    # /evaluation can only approximate by its window sizes: 0.05 proved too tight for that.
     quality_tolerance: float = Field(
-        default=0.05,
+        default=0.1,
         ge=0,
         le=1,
         description="Largest accepted difference between the two accuracies.",
