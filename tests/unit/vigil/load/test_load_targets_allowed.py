@@ -30,7 +30,7 @@ def test_loopback_targets_are_allowed_by_default(url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "host"),
     [
-        ("http://10.0.0.1:8080", "10.0.0.1"),
+        ("http://198.51.100.7:8080", "198.51.100.7"),
         ("http://192.0.2.1", "192.0.2.1"),
         ("http://[2001:db8::1]:80", "2001:db8::1"),
         ("http://example.com", "example.com"),
@@ -47,11 +47,11 @@ def test_other_targets_are_refused_by_name(url: str, host: str) -> None:
 
 
 def test_listed_networks_and_names_are_allowed() -> None:
-    allow = (*LOOPBACK_HOSTS, "10.1.0.0/16", "target.internal")
-    check_target_allowed("http://10.1.2.3:8080", allow)
+    allow = (*LOOPBACK_HOSTS, "198.51.100.0/24", "target.internal")
+    check_target_allowed("http://198.51.100.23:8080", allow)
     check_target_allowed("http://target.internal", allow)
-    with pytest.raises(ConfigError, match=re.escape("10.2.0.1")):
-        check_target_allowed("http://10.2.0.1", allow)
+    with pytest.raises(ConfigError, match=re.escape("203.0.113.1")):
+        check_target_allowed("http://203.0.113.1", allow)
 
 
 @pytest.mark.parametrize(
