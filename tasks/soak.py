@@ -30,6 +30,7 @@ from vigil.soak.cycle import (
     check_learning,
     check_patterns,
     drive_cycle,
+    resources_unseen,
     sample_self,
     sample_target,
 )
@@ -272,7 +273,12 @@ def judge_soak_result(
         for f in checkpoints.faults(run.run_id)
     ]
     checks, measurements = judge_soak(
-        settings, started_at, cycles, [r.histogram for r in records], faults
+        settings,
+        started_at,
+        cycles,
+        [r.histogram for r in records],
+        faults,
+        resources_unseen=resources_unseen(run.endpoint),
     )
     if error is not None or len(cycles) < settings.planned_cycles:
         checks.append(

@@ -378,6 +378,17 @@ def sample_target(endpoint: TargetEndpoint) -> ResourceSample:
     return sample
 
 
+def resources_unseen(endpoint: TargetEndpoint) -> str | None:
+    """Why vigil cannot sample the target's processes, or None when it can."""
+    try:
+        target = running_target(endpoint)
+    except RunError as exc:
+        return str(exc)
+    if not callable(getattr(target, "processes", None)):
+        return f"a {endpoint.kind} target does not show vigil its processes"
+    return None
+
+
 def folder_size_bytes(folder: Path) -> int:
     """Bytes of every file below `folder` (files that vanish while counted are skipped)."""
     total = 0

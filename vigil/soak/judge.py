@@ -137,6 +137,8 @@ def judge_soak(
     cycles: Sequence[CycleFigures],
     histograms: Sequence[str],
     faults: Sequence[FaultEntry],
+    *,
+    resources_unseen: str | None = None,
 ) -> tuple[list[CheckResult], list[Measurement]]:
     """The soak's checks and measures from its completed cycles.
 
@@ -146,6 +148,8 @@ def judge_soak(
         cycles: Every completed cycle, in order.
         histograms: Each cycle's encoded latency histogram.
         faults: The fault journal.
+        resources_unseen: Why vigil cannot sample the target's processes (it did not start
+            them), if so: a memory trend without samples is then not applicable, not an error.
     """
     bounds = settings.bounds
     end_h = horizon_h(settings)
@@ -170,7 +174,13 @@ def judge_soak(
             soak_started_at,
             min_points=bounds.min_cycles_for_trend,
         ),
-        judge_trend(
+        CheckResult(
+            name="memory_trend_within_bound",
+            status=Status.NOT_APPLICABLE,
+            message=f"the target's memory is not judged: {resources_unseen}",
+        )
+        if resources_unseen is not None and not rss
+        else judge_trend(
             "memory_trend_within_bound",
             "target RSS",
             "MB",

@@ -168,3 +168,24 @@ def test_a_fault_that_could_not_be_injected_is_an_error_naming_the_cycle():
     check = _by_name(checks)["every_due_fault_injected"]
     assert check.status is Status.ERROR
     assert "first in cycle 2: worker_hang could not be injected: no process" in check.message
+
+
+def test_memory_of_a_target_vigil_cannot_sample_is_not_applicable_and_otherwise_an_error():
+    settings = soak_settings_for("development", duration_s=120.0)
+    unsampled = [c.model_copy(update={"target_rss_mb": None}) for c in _cycles(4)]
+    why = "target 'remote' at http://127.0.0.1:9 was not started by this vigil process"
+
+    checks, _ = judge_soak(settings, START, unsampled, _histograms(4), [], resources_unseen=why)
+    memory = _by_name(checks)["memory_trend_within_bound"]
+    assert memory.status is Status.NOT_APPLICABLE
+    assert memory.message == f"the target's memory is not judged: {why}"
+
+    # A target vigil started but whose memory went unmeasured is an error, not a pass.
+    checks, _ = judge_soak(settings, START, unsampled, _histograms(4), [])
+    memory = _by_name(checks)["memory_trend_within_bound"]
+    assert memory.status is Status.ERROR
+    assert "no target RSS was measured in any cycle" in memory.message
+
+    # Samples, when there are any, are judged even if the target is otherwise out of reach.
+    checks, _ = judge_soak(settings, START, _cycles(4), _histograms(4), [], resources_unseen=why)
+    assert _by_name(checks)["memory_trend_within_bound"].status is Status.PASSED
