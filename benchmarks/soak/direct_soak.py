@@ -1,8 +1,9 @@
 """The soak's cycle loop without Prefect, to measure the memory of vigil's own parts alone.
 
 Runs the same steps as ``flows/soak.py`` -- the task functions' bodies (``.fn``) in the same
-order, checkpoints included -- against the reference service started as ``vigil soak`` starts
-it, for ``--duration``. Used by ``bench_soak_memory.py --mode direct``; it stops by itself.
+order, checkpoints and heap controls included -- against the reference service started as
+``vigil soak`` starts it, for ``--duration``. Used by ``bench_soak_memory.py --mode direct``;
+it stops by itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from vigil.config import load_config
 from vigil.results import utc_now
 from vigil.run import SuiteRun, new_run_id
 from vigil.soak.config import soak_settings_for
+from vigil.soak.heap import limit_arenas, release_free_memory
 from vigil.soak.judge import build_figures, progress_line
 from vigil.soak.series import SoakSeries
 from vigil.store import SoakCheckpoints, open_store
@@ -45,6 +47,7 @@ def main() -> int:
         planned_cycles=settings.planned_cycles,
     )
     series = SoakSeries()
+    limit_arenas()
     with open_target(config.target, config.work_dir / "targets" / soak_id) as target:
         run = SuiteRun(
             run_id=soak_id,
@@ -64,6 +67,7 @@ def main() -> int:
             )
             series.extend(traffic.per_second)
             checkpoint_cycle.fn(run, figures, traffic.histogram, series)
+            release_free_memory()
             print(progress_line(settings, record.started_at, utc_now(), figures), flush=True)
     return 0
 
