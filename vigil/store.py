@@ -479,6 +479,79 @@ class Store:
                 row.expires_at = _as_utc(row.expires_at)
             return list(rows)
 
+    # --- the patterns part's windows and the readiness drills (tables further down) --------------
+
+    def record_pattern_windows(self, run_id: str, windows: list[PatternWindowRecord]) -> None:
+        """Replace the run's labelled and reported pattern windows, in one transaction."""
+        with self._session() as session:
+            session.execute(
+                sa.delete(PatternWindowRecord).where(PatternWindowRecord.run_id == run_id)
+            )
+            for window in windows:
+                window.run_id = run_id
+            session.add_all(windows)
+
+    def pattern_windows(self, run_id: str) -> list[PatternWindowRecord]:
+        """The run's labelled and reported pattern windows, by start."""
+        with self._session() as session:
+            rows = session.exec(
+                select(PatternWindowRecord)
+                .where(PatternWindowRecord.run_id == run_id)
+                .order_by(PatternWindowRecord.start, PatternWindowRecord.id)
+            ).all()
+            for row in rows:
+                row.start, row.end = _as_utc(row.start), _as_utc(row.end)
+            return list(rows)
+
+    def record_drills(self, run_id: str, drills: list[DrillRecord]) -> None:
+        """Replace the run's drills with `drills`, in one transaction."""
+        with self._session() as session:
+            session.execute(sa.delete(DrillRecord).where(DrillRecord.run_id == run_id))
+            # Fresh rows, so that records written once before (a retry) are inserted again.
+            session.add_all(
+                DrillRecord(**d.model_dump(exclude={"id", "run_id"}), run_id=run_id) for d in drills
+            )
+
+    def drills(self, run_id: str) -> list[DrillRecord]:
+        """The run's drills, in the order they started."""
+        with self._session() as session:
+            rows = session.exec(
+                select(DrillRecord)
+                .where(DrillRecord.run_id == run_id)
+                .order_by(DrillRecord.started_at, DrillRecord.id)
+            ).all()
+        for row in rows:
+            row.started_at = _as_utc(row.started_at)
+            row.finished_at = _as_utc(row.finished_at)
+        return list(rows)
+
+    def record_probe_series(self, run_id: str, suite: str, points: list[ProbeSeriesRecord]) -> None:
+        """Replace the suite's probe series for the run with `points`, in one transaction."""
+        with self._session() as session:
+            session.execute(
+                sa.delete(ProbeSeriesRecord).where(
+                    ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite
+                )
+            )
+            session.add_all(
+                ProbeSeriesRecord(
+                    **p.model_dump(exclude={"id", "run_id", "suite"}), run_id=run_id, suite=suite
+                )
+                for p in points
+            )
+
+    def probe_series(self, run_id: str, suite: str = "readiness") -> list[ProbeSeriesRecord]:
+        """The suite's probe counts per second, oldest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(ProbeSeriesRecord)
+                .where(ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite)
+                .order_by(ProbeSeriesRecord.second)
+            ).all()
+        for row in rows:
+            row.second = _as_utc(row.second)
+        return list(rows)
+
 
 def _normalised(record: RunRecord) -> RunRecord:
     """Give a loaded run its types back: UTC instants, enum statuses."""
@@ -701,33 +774,6 @@ class PatternWindowRecord(VigilTable, table=True):
     )
 
 
-def _record_pattern_windows(store: Store, run_id: str, windows: list[PatternWindowRecord]) -> None:
-    """Replace the run's labelled and reported pattern windows, in one transaction."""
-    with store._session() as session:
-        session.execute(sa.delete(PatternWindowRecord).where(PatternWindowRecord.run_id == run_id))
-        for window in windows:
-            window.run_id = run_id
-        session.add_all(windows)
-
-
-def _pattern_windows(store: Store, run_id: str) -> list[PatternWindowRecord]:
-    """The run's labelled and reported pattern windows, by start."""
-    with store._session() as session:
-        rows = session.exec(
-            select(PatternWindowRecord)
-            .where(PatternWindowRecord.run_id == run_id)
-            .order_by(PatternWindowRecord.start, PatternWindowRecord.id)
-        ).all()
-        for row in rows:
-            row.start, row.end = _as_utc(row.start), _as_utc(row.end)
-        return list(rows)
-
-
-# Kept with their table at the end of the module (the store's other methods are in the class).
-Store.record_pattern_windows = _record_pattern_windows  # type: ignore[attr-defined]
-Store.pattern_windows = _pattern_windows  # type: ignore[attr-defined]
-
-
 class ActiveFaultRecord(VigilTable, table=True):
     """A fault vigil applied and has not reverted yet: what a later vigil needs to revert it.
 
@@ -791,67 +837,6 @@ class ProbeSeriesRecord(VigilTable, table=True):
     good: int
     failed: int
     max_latency_ms: float | None = None
-
-
-def _record_drills(self: Store, run_id: str, drills: list[DrillRecord]) -> None:
-    """Replace the run's drills with `drills`, in one transaction."""
-    with self._session() as session:
-        session.execute(sa.delete(DrillRecord).where(DrillRecord.run_id == run_id))
-        # Fresh rows, so that records written once before (a retry) are inserted again.
-        session.add_all(
-            DrillRecord(**d.model_dump(exclude={"id", "run_id"}), run_id=run_id) for d in drills
-        )
-
-
-def _drills(self: Store, run_id: str) -> list[DrillRecord]:
-    """The run's drills, in the order they started."""
-    with self._session() as session:
-        rows = session.exec(
-            select(DrillRecord)
-            .where(DrillRecord.run_id == run_id)
-            .order_by(DrillRecord.started_at, DrillRecord.id)
-        ).all()
-    for row in rows:
-        row.started_at = _as_utc(row.started_at)
-        row.finished_at = _as_utc(row.finished_at)
-    return list(rows)
-
-
-def _record_probe_series(
-    self: Store, run_id: str, suite: str, points: list[ProbeSeriesRecord]
-) -> None:
-    """Replace the suite's probe series for the run with `points`, in one transaction."""
-    with self._session() as session:
-        session.execute(
-            sa.delete(ProbeSeriesRecord).where(
-                ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite
-            )
-        )
-        session.add_all(
-            ProbeSeriesRecord(
-                **p.model_dump(exclude={"id", "run_id", "suite"}), run_id=run_id, suite=suite
-            )
-            for p in points
-        )
-
-
-def _probe_series(self: Store, run_id: str, suite: str = "readiness") -> list[ProbeSeriesRecord]:
-    """The suite's probe counts per second, oldest first."""
-    with self._session() as session:
-        rows = session.exec(
-            select(ProbeSeriesRecord)
-            .where(ProbeSeriesRecord.run_id == run_id, ProbeSeriesRecord.suite == suite)
-            .order_by(ProbeSeriesRecord.second)
-        ).all()
-    for row in rows:
-        row.second = _as_utc(row.second)
-    return list(rows)
-
-
-Store.record_drills = _record_drills  # type: ignore[attr-defined]
-Store.drills = _drills  # type: ignore[attr-defined]
-Store.record_probe_series = _record_probe_series  # type: ignore[attr-defined]
-Store.probe_series = _probe_series  # type: ignore[attr-defined]
 
 
 # --- the soak's checkpoints ------------------------------------------------------------------

@@ -8,7 +8,9 @@ vigil's store (:class:`vigil.store.SoakCheckpoints`) with its figures and encode
 histogram. The judgement (:mod:`vigil.soak.judge`, :mod:`vigil.soak.trends`) looks at trends:
 a p95 latency or memory slope that would reach its bound before the soak's end fails it, with
 the projected time. Memory stays flat however long the soak: nothing per request or per
-second is kept beyond a cycle except the bounded tiered series (:mod:`vigil.soak.series`).
+second is kept beyond a cycle except the bounded tiered series (:mod:`vigil.soak.series`),
+Prefect's per-task-result links are dropped after each checkpoint, and the C heap is kept from
+fragmenting across the cycles' threads (:mod:`vigil.soak.heap`).
 
 Resuming: run the soak again with the same id (``vigil soak --soak-id ID``). Faults the journal
 shows active are reverted first (SIGCONT of the recorded processes that still exist and are
