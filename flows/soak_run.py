@@ -8,9 +8,11 @@ soak resumes at its last checkpoint. The flow run ends ``Failed`` unless the soa
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
 from prefect.states import Failed, State
 
 from tasks.bookkeeping import revert_abandoned_faults
@@ -19,9 +21,25 @@ from tasks.soak import close_soak_run, open_soak_run
 from tasks.target import start_target, stop_target
 from vigil.config import VigilConfig, load_config
 from vigil.criteria import Verdict
-from vigil.results import Status, SuiteResult
+from vigil.results import Status, SuiteResult, utc_now
 from vigil.run import RunRef, SuiteRun, new_run_id
 from vigil.soak.config import SoakSuiteConfig
+
+
+def default_soak_id() -> str:
+    """The id of a soak started without one: inside a flow run, derived from that flow run.
+
+    A scheduled run of the weekly deployment has no ``soak_id``; its soak is named after the
+    flow run (its expected start and the first hex digits of its id), so retrying that flow run
+    -- Prefect's retries, or *Retry* on the crashed run in the UI -- resumes the same soak.
+    Outside a flow run, a fresh run id.
+    """
+    context = FlowRunContext.get()
+    flow_run = context.flow_run if context is not None else None
+    if flow_run is None:
+        return new_run_id()
+    moment = (flow_run.expected_start_time or flow_run.created or utc_now()).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%S}-{flow_run.id.hex[:6]}"
 
 
 @flow(name="soak-run")
@@ -36,7 +54,8 @@ def soak_run(
 
     Args:
         profile: Configuration profile (production: 72 hours in 10-minute cycles).
-        soak_id: Resume this soak (its completed cycles are kept); default: a new soak.
+        soak_id: Resume this soak (its completed cycles are kept); default: a new soak named
+            after this flow run (:func:`default_soak_id`), which a retry of the run resumes.
         duration_s: Soak this long instead of the profile's duration.
         config_path: Path of vigil.yaml; default ./vigil.yaml if present, else built-in settings.
         config: An already validated configuration (the CLI passes the one it checked).
@@ -49,7 +68,7 @@ def soak_run(
         settings = SoakSuiteConfig.model_validate(
             {**settings.model_dump(), "duration_s": duration_s}
         )
-    run_id = soak_id or new_run_id()
+    run_id = soak_id or default_soak_id()
     run = RunRef(
         run_id=run_id,
         profile=config.profile,

@@ -356,6 +356,7 @@ def open_soak_run(run: RunRef, config: VigilConfig) -> bool:
         target_name=config.target.name,
         report_dir=str(run.report_dir),
     )
+    get_run_logger().info("Soak %s: started; resume it with soak_id=%s", run.run_id, run.run_id)
     return False
 
 

@@ -32,10 +32,10 @@ environment), so that a healthy soak is never marked crashed (checked against Pr
   detection" is the same). Give the window at least three heartbeat periods (e.g. 180 s for a
   60 s frequency): the soak's heartbeats never stop while its process lives, so only a dead
   soak is marked crashed.
-* Flow retries on the deployment (``retries: 3``, ``retry_delay_seconds: 60``): a retried flow
-  run has the same parameters, so it resumes from the checkpoint (the run id is the soak id).
-  A run Prefect marked crashed is resumed by starting the deployment again with the same
-  ``soak_id``; completed cycles are kept.
+* A scheduled run has no ``soak_id``; its soak is named after its flow run
+  (``flows/soak_run.py:default_soak_id``), so *Retry* on a crashed or failed run in the UI (or
+  ``retries`` on the flow) resumes that soak from its checkpoint. A new run of the deployment
+  resumes it when given the ``soak_id`` the first run logged (``vigil runs list`` shows it).
 * No flow ``timeout_seconds`` shorter than the soak (leave it unset); every soak task uses
   ``NO_CACHE`` and ``persist_result=False``, so nothing is cached or stored per task run.
 * ``PREFECT_API_URL`` of a long-lived ``prefect server start`` (or Cloud), never the temporary
