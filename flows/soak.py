@@ -32,7 +32,7 @@ from vigil.run import SuiteRun
 from vigil.soak.config import SoakSuiteConfig
 from vigil.soak.heap import limit_arenas, release_free_memory
 from vigil.soak.judge import build_figures
-from vigil.soak.series import SoakSeries
+from vigil.soak.series import SoakSeries, soak_tiers
 from vigil.store import SoakStatus
 
 
@@ -66,7 +66,7 @@ def soak(run: SuiteRun, settings: SoakSuiteConfig) -> SuiteResult:
     # Before the first cycle starts its threads: they share two malloc arenas (vigil.soak.heap).
     limit_arenas()
     start = resume_soak(run, settings)
-    series = SoakSeries(start.series)
+    series = SoakSeries(start.series, soak_tiers(settings.series_fine_span_s))
     artifact: UUID | None = None
     error: str | None = None
     try:

@@ -71,8 +71,19 @@ def main() -> int:
         help="prefect: `vigil soak` (the flow under Prefect); direct: the same steps without "
         "Prefect (benchmarks/soak/direct_soak.py)",
     )
+    parser.add_argument(
+        "--fine-span-s",
+        type=float,
+        default=None,
+        help="compress the soak's per-second series detail to this span too (default: the "
+        "profile's hour); written to vigil.yaml in --out, which vigil reads from there",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.fine_span_s is not None:
+        (args.out / "vigil.yaml").write_text(
+            f"suites:\n  soak:\n    series_fine_span_s: {args.fine_span_s:g}\n"
+        )
     duration = _duration_s(args.duration)
     vigil = Path(sys.executable).with_name("vigil")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -128,6 +139,7 @@ def main() -> int:
     times_h = [r[0] / 3600 for r in kept]
     summary = {
         "mode": args.mode,
+        "series_fine_span_s": args.fine_span_s,
         "exit_code": child.returncode,
         "duration_s": round(time.monotonic() - began, 1),
         "samples": len(rows),

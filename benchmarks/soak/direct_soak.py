@@ -24,7 +24,7 @@ from vigil.run import SuiteRun, new_run_id
 from vigil.soak.config import soak_settings_for
 from vigil.soak.heap import limit_arenas, release_free_memory
 from vigil.soak.judge import build_figures, progress_line
-from vigil.soak.series import SoakSeries
+from vigil.soak.series import SoakSeries, soak_tiers
 from vigil.store import SoakCheckpoints, open_store
 from vigil.targets import open_target
 
@@ -46,7 +46,7 @@ def main() -> int:
         config=settings.model_dump(mode="json"),
         planned_cycles=settings.planned_cycles,
     )
-    series = SoakSeries()
+    series = SoakSeries(tiers=soak_tiers(settings.series_fine_span_s))
     limit_arenas()
     with open_target(config.target, config.work_dir / "targets" / soak_id) as target:
         run = SuiteRun(

@@ -158,6 +158,13 @@ class SoakSuiteConfig(SuiteSettings):
     request_timeout_s: float = Field(
         default=20.0, gt=0, le=600, description="Timeout of each check request."
     )
+    series_fine_span_s: float = Field(
+        default=3600.0,
+        ge=60,
+        le=86_400,
+        description="How long the soak's series keep per-second points before folding them "
+        "into per-minute ones (a compressed soak may compress this too).",
+    )
 
     @model_validator(mode="after")
     def _fault_fits(self) -> Self:

@@ -177,13 +177,27 @@ SOAK_SERIES = ("probe_ok", "load_p95_s")
 """The per-second figures a soak keeps over its whole length, tiered."""
 
 
-class SoakSeries:
-    """The soak's tiered series by name, restored from and saved to its checkpoint."""
+def soak_tiers(fine_span_s: float = 3600.0) -> tuple[Tier, ...]:
+    """The soak's tiers: per second for `fine_span_s`, per minute for a day, per hour beyond."""
+    return (Tier(1.0, fine_span_s), *DEFAULT_TIERS[1:])
 
-    def __init__(self, snapshot: dict[str, Any] | None = None) -> None:
+
+class SoakSeries:
+    """The soak's tiered series by name, restored from and saved to its checkpoint.
+
+    Args:
+        snapshot: A checkpoint's snapshot; its series keep the tiers they were made with.
+        tiers: The tiers of series the snapshot does not hold.
+    """
+
+    def __init__(
+        self, snapshot: dict[str, Any] | None = None, tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    ) -> None:
         snapshot = snapshot or {}
         self.series = {
-            name: TieredSeries.from_dict(snapshot[name]) if name in snapshot else TieredSeries()
+            name: (
+                TieredSeries.from_dict(snapshot[name]) if name in snapshot else TieredSeries(tiers)
+            )
             for name in SOAK_SERIES
         }
 

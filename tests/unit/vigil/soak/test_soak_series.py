@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vigil.soak.series import DEFAULT_TIERS, SoakSeries, Tier, TieredSeries
+from vigil.soak.series import DEFAULT_TIERS, SoakSeries, Tier, TieredSeries, soak_tiers
 
 
 def test_recent_points_stay_per_second():
@@ -80,3 +80,17 @@ def test_soak_series_extends_and_restores():
     restored = SoakSeries(soak.snapshot())
     points = list(restored.series["probe_ok"].points())
     assert [(p.start, p.mean) for p in points] == [(10.0, 1.0), (11.0, 0.5)]
+
+
+def test_a_shorter_fine_span_folds_seconds_into_minutes_sooner_and_survives_a_restore():
+    soak = SoakSeries(tiers=soak_tiers(120.0))
+    soak.extend({"probe_ok": [(float(t), 1.0) for t in range(600)]})
+    series = soak.series["probe_ok"]
+    seconds = [p for p in series.points() if p.width == 1.0]
+    minutes = [p for p in series.points() if p.width == 60.0]
+    assert len(seconds) <= 121 and seconds[-1].start == 599.0
+    assert sum(p.count for p in minutes) + len(seconds) == 600, "no value is lost"
+    assert series.max_points == 121 + 1441 + 2000
+    # A resumed soak keeps the tiers its series were made with, whatever it is given now.
+    restored = SoakSeries(soak.snapshot(), tiers=soak_tiers(3600.0))
+    assert restored.series["probe_ok"].tiers == soak_tiers(120.0)
