@@ -226,11 +226,18 @@ def _runs(args: argparse.Namespace) -> int:
         return EXIT_OK
     from vigil.report.model import build_run_report
     from vigil.report.summary import render_summary
+    from vigil.store import SoakCheckpoints
 
-    report = build_run_report(store, store.get_run(args.run_id).id)
+    run_id = store.get_run(args.run_id).id
+    report = build_run_report(store, run_id)
     if args.json:
         print(report.model_dump_json(indent=2))
         return EXIT_OK
+    checkpoints = SoakCheckpoints(store)
+    if checkpoints.get(run_id) is not None:
+        # A soak: its progress first, as `vigil soak status` shows it (it may still be running).
+        _soak_status(checkpoints, run_id)
+        print()
     print(render_summary(report, all_checks=True))
     return EXIT_OK
 

@@ -132,4 +132,17 @@ def test_a_killed_soak_resumes_keeping_completed_cycles_and_reverting_its_fault(
     assert status.returncode == 0, status.stderr
     assert "completed, 2 of 2 cycles checkpointed, attempt 2" in status.stdout
     assert "soak cycle 2/2" in status.stdout
+    shown = subprocess.run(
+        [VIGIL, "runs", "show", SOAK_ID],
+        cwd=tmp_path,
+        env=prefect_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(status.stdout.splitlines()[0]), shown.stdout[:500]
+    assert "soak cycle 2/2" in shown.stdout
+    assert "soak" in shown.stdout.split("active faults: 0", 1)[1], "then the run's summary"
     store.close()
