@@ -4,14 +4,19 @@ A 72-hour soak cannot keep one point per second (260,000 points per figure). A
 :class:`TieredSeries` keeps per-second points for the last hour, per-minute points for the
 last day and per-hour points beyond, each point summarising what it replaced (count, sum,
 minimum, maximum), and holds a hard cap on the coarsest tier, so its size is bounded whatever
-the soak's length: by default at most 3,600 + 1,440 + 2,000 points.
+the soak's length: by default at most 3,601 + 1,441 + 2,000 points.
+
+Each tier lives in a ring buffer of doubles allocated once, at its full size, when the series
+is made: adding a point allocates nothing. Per-point Python objects that live for an hour
+would be scattered over the interpreter's small-object arenas among the cycles' short-lived
+objects and keep those arenas from ever being returned; a fixed block cannot do that.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections import deque
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -55,16 +60,74 @@ class SeriesPoint:
         """Mean of the values summarised."""
         return self.total / self.count
 
-    def absorb(self, other: SeriesPoint) -> None:
-        """Add another point's values to this one."""
-        self.count += other.count
-        self.total += other.total
-        self.low = min(self.low, other.low)
-        self.high = max(self.high, other.high)
-
     def as_list(self) -> list[float]:
         """``[start, width, count, total, low, high]``, the compact stored form."""
         return [self.start, self.width, self.count, self.total, self.low, self.high]
+
+
+_FIELDS = 6
+"""Doubles per stored point: start, width, count, total, low, high."""
+
+
+class _Ring:
+    """A fixed-capacity FIFO of points, stored as doubles in one preallocated array."""
+
+    __slots__ = ("_data", "_head", "capacity", "size")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._data = array("d", bytes(8 * _FIELDS * capacity))
+        self._head = 0
+        self.size = 0
+
+    def _offset(self, index: int) -> int:
+        return ((self._head + index) % self.capacity) * _FIELDS
+
+    def append(self, point: SeriesPoint) -> None:
+        """Add `point` as the newest; the caller makes room first (see :attr:`full`)."""
+        at = self._offset(self.size)
+        self._data[at : at + _FIELDS] = array("d", point.as_list())
+        self.size += 1
+
+    @property
+    def full(self) -> bool:
+        """No room for another point."""
+        return self.size == self.capacity
+
+    def get(self, index: int) -> SeriesPoint:
+        """The point `index` places from the oldest (-1: the newest)."""
+        at = self._offset(index % self.size)
+        start, width, count, total, low, high = self._data[at : at + _FIELDS]
+        return SeriesPoint(start, width, int(count), total, low, high)
+
+    def absorb_into_newest(self, point: SeriesPoint) -> None:
+        """Fold `point`'s values into the newest point."""
+        at = self._offset(self.size - 1)
+        data = self._data
+        data[at + 2] += point.count
+        data[at + 3] += point.total
+        data[at + 4] = min(data[at + 4], point.low)
+        data[at + 5] = max(data[at + 5], point.high)
+
+    def oldest_end(self) -> float:
+        """Where the oldest point's slot ends."""
+        at = self._offset(0)
+        return self._data[at] + self._data[at + 1]
+
+    def newest_start(self) -> float:
+        """Where the newest point's slot starts."""
+        return self._data[self._offset(self.size - 1)]
+
+    def pop_oldest(self) -> SeriesPoint:
+        """Remove and return the oldest point."""
+        point = self.get(0)
+        self._head = (self._head + 1) % self.capacity
+        self.size -= 1
+        return point
+
+    def __iter__(self) -> Iterator[SeriesPoint]:
+        for index in range(self.size):
+            yield self.get(index)
 
 
 class TieredSeries:
@@ -96,18 +159,19 @@ class TieredSeries:
             raise ValueError(f"max_coarse_points must be at least 1, got {max_coarse_points}")
         self.tiers = tiers
         self.max_coarse_points = max_coarse_points
-        self._points: list[deque[SeriesPoint]] = [deque() for _ in tiers]
+        # A tier spanning S at resolution r holds at most S / r + 1 points (see _age).
+        self._points = [_Ring(int(t.span_s / t.resolution_s) + 1) for t in tiers[:-1]]
+        self._points.append(_Ring(max_coarse_points))
         self.dropped = 0
         """Coarse points dropped by the cap."""
 
     def __len__(self) -> int:
-        return sum(len(points) for points in self._points)
+        return sum(ring.size for ring in self._points)
 
     @property
     def max_points(self) -> int:
-        """The most points this series can ever hold."""
-        bounded = sum(int(t.span_s / t.resolution_s) + 1 for t in self.tiers[:-1])
-        return bounded + self.max_coarse_points
+        """The most points this series can ever hold (all of them allocated up front)."""
+        return sum(ring.capacity for ring in self._points)
 
     def add(self, moment: float, value: float) -> None:
         """Record `value` observed at `moment` (seconds)."""
@@ -120,31 +184,33 @@ class TieredSeries:
         self._age(moment)
 
     def _insert(self, level: int, point: SeriesPoint) -> None:
-        points = self._points[level]
+        ring = self._points[level]
         resolution = self.tiers[level].resolution_s
         slot = math.floor(point.start / resolution) * resolution
-        if points and points[-1].start >= slot:
-            points[-1].absorb(point)
+        if ring.size and ring.newest_start() >= slot:
+            ring.absorb_into_newest(point)
             return
-        points.append(
-            SeriesPoint(slot, resolution, point.count, point.total, point.low, point.high)
-        )
-        if level == len(self.tiers) - 1:
-            while len(points) > self.max_coarse_points:
-                points.popleft()
+        if ring.full:
+            # The coarsest tier drops its oldest point; a finer one (only reachable through
+            # rounding at its span's edge) folds it into the next tier, losing nothing.
+            oldest = ring.pop_oldest()
+            if level == len(self.tiers) - 1:
                 self.dropped += 1
+            else:
+                self._insert(level + 1, oldest)
+        ring.append(SeriesPoint(slot, resolution, point.count, point.total, point.low, point.high))
 
     def _age(self, now: float) -> None:
         """Move points older than their tier's span into the next coarser tier."""
         for level, tier in enumerate(self.tiers[:-1]):
-            points = self._points[level]
-            while points and points[0].start + points[0].width <= now - tier.span_s:
-                self._insert(level + 1, points.popleft())
+            ring = self._points[level]
+            while ring.size and ring.oldest_end() <= now - tier.span_s:
+                self._insert(level + 1, ring.pop_oldest())
 
     def points(self) -> Iterator[SeriesPoint]:
         """Every point, oldest first (coarse tiers hold the older ones)."""
-        for points in reversed(self._points):
-            yield from points
+        for ring in reversed(self._points):
+            yield from ring
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able snapshot, restored by :meth:`from_dict`."""
@@ -167,9 +233,9 @@ class TieredSeries:
         series = cls(tiers, int(data["max_coarse_points"]))
         series.dropped = int(data.get("dropped", 0))
         for level, points in enumerate(data["points"]):
-            series._points[level].extend(
-                SeriesPoint(p[0], p[1], int(p[2]), p[3], p[4], p[5]) for p in points
-            )
+            ring = series._points[level]
+            for p in points[-ring.capacity :]:
+                ring.append(SeriesPoint(p[0], p[1], int(p[2]), p[3], p[4], p[5]))
         return series
 
 

@@ -94,3 +94,21 @@ def test_a_shorter_fine_span_folds_seconds_into_minutes_sooner_and_survives_a_re
     # A resumed soak keeps the tiers its series were made with, whatever it is given now.
     restored = SoakSeries(soak.snapshot(), tiers=soak_tiers(3600.0))
     assert restored.series["probe_ok"].tiers == soak_tiers(120.0)
+
+
+def test_the_series_memory_is_allocated_when_it_is_made_not_as_points_arrive():
+    import tracemalloc
+
+    series = TieredSeries()
+    for second in range(10):
+        series.add(float(second), 1.0)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for second in range(10, 3 * 3600):  # fills the hour of seconds, folds into minutes
+            series.add(float(second), float(second % 3))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(series) > 3600
+    assert grown < 4096, f"adding 10,790 values kept {grown} bytes"
