@@ -44,8 +44,9 @@ def _forget_finished_cycle() -> None:
     (``task_run_assets``). Measured here: about 4 KB of RSS per task run, so a 72-hour soak
     would grow by tens of megabytes for nothing, as a cycle's results are never inputs of a
     later cycle's tasks. Forgetting them after each checkpoint keeps the flow's memory flat;
-    the task runs themselves stay recorded in Prefect's database. The C heap's free pages go
-    back to the system too (:func:`vigil.soak.heap.release_free_memory`).
+    the task runs themselves stay recorded in Prefect's database. The cycle's garbage is then
+    collected and the C heap's free pages go back to the system
+    (:func:`vigil.soak.heap.release_free_memory`).
     """
     context = FlowRunContext.get()
     if context is not None:
