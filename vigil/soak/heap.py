@@ -7,8 +7,9 @@ The interpreter's collector comes first. A cycle leaves reference cycles behind
 (event loops, sessions, tracebacks), and in a process holding some 400,000 long-lived objects
 (Prefect, pydantic, numpy) the automatic full collection runs rarely, so that garbage piles up
 for minutes and RSS swings by tens of megabytes before it is freed all at once. Measured
-without Prefect: RSS over 30 minutes climbed from 213 to 227 MB and fell back to 214 MB when the
-collector finally ran; collecting after every cycle kept it within about a megabyte.
+without Prefect: RSS climbed from 213 to 227 MB over 20 minutes, then fell to 211 MB within
+5 s when the collector finally ran; collecting after every cycle kept it within about a
+megabyte.
 
 Every thread that allocates also gets a glibc malloc arena (up to eight per core), and a soak
 starts fresh threads each cycle (load, probes, fault watchdog), each leaving partly used pages
