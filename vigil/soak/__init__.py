@@ -7,10 +7,11 @@ analysis once, samples the target's and vigil's memory and open files, and is ch
 vigil's store (:class:`vigil.store.SoakCheckpoints`) with its figures and encoded latency
 histogram. The judgement (:mod:`vigil.soak.judge`, :mod:`vigil.soak.trends`) looks at trends:
 a p95 latency or memory slope that would reach its bound before the soak's end fails it, with
-the projected time. Memory stays flat however long the soak: nothing per request or per
-second is kept beyond a cycle except the bounded tiered series (:mod:`vigil.soak.series`),
-Prefect's per-task-result links are dropped after each checkpoint, and the C heap is kept from
-fragmenting across the cycles' threads (:mod:`vigil.soak.heap`).
+the projected time. Nothing per request or per second is kept beyond a cycle except the
+tiered series, preallocated at their full size (:mod:`vigil.soak.series`). Prefect's
+per-task-result links are dropped after each checkpoint, the cycle's garbage is collected and
+the C heap trimmed (:mod:`vigil.soak.heap`). vigil's own RSS over a long soak is measured in
+``benchmarks/soak/RESULTS.md``.
 
 Resuming: run the soak again with the same id (``vigil soak --soak-id ID``). Faults the journal
 shows active are reverted first (SIGCONT of the recorded processes that still exist and are
