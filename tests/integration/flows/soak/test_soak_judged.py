@@ -23,7 +23,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from flows.soak import soak
-from vigil.config import ProcessTargetConfig, StoreConfig
+from tests.integration.flows.soak.conftest import reference_config
+from vigil.config import StoreConfig
 from vigil.faults.proxy import FaultProxy, ProxyFault
 from vigil.results import Severity, Status, SuiteResult
 from vigil.run import SuiteRun
@@ -37,31 +38,11 @@ from vigil.targets.client import TargetClient
 pytestmark = pytest.mark.integration
 
 
-def _reference(*switches: str) -> ProcessTargetConfig:
-    return ProcessTargetConfig(
-        name="reference",
-        command=[
-            "{python}",
-            "-m",
-            "reference",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "{port}",
-            "--data-dir",
-            "{workdir}",
-            *switches,
-        ],
-        token_env="REFERENCE_ADMIN_TOKEN",
-        startup_timeout_s=120,
-    )
-
-
 @pytest.fixture
 def reference(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Target]:
     """The reference service started with the test's switches (``@pytest.mark.parametrize``)."""
     switches = getattr(request, "param", ())
-    with open_target(_reference(*switches), tmp_path / "target") as target:
+    with open_target(reference_config(*switches), tmp_path / "target") as target:
         yield target
 
 

@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from flows.soak import soak
-from vigil.config import ProcessTargetConfig, StoreConfig
+from tests.integration.flows.soak.conftest import reference_config
+from vigil.config import StoreConfig
 from vigil.results import Status
 from vigil.run import SuiteRun
 from vigil.soak.config import soak_settings_for
@@ -37,24 +38,7 @@ def _feed_leak(endpoint, stop: threading.Event) -> None:
 
 
 def test_a_steady_memory_leak_fails_the_soak_with_its_projected_time(tmp_path, prefect_harness):
-    config = ProcessTargetConfig(
-        name="leaky-reference",
-        command=[
-            "{python}",
-            "-m",
-            "reference",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "{port}",
-            "--data-dir",
-            "{workdir}",
-            "--max-worker-rss-mb",
-            "16384",
-        ],
-        token_env="REFERENCE_ADMIN_TOKEN",
-        startup_timeout_s=120,
-    )
+    config = reference_config("--max-worker-rss-mb", "16384", name="leaky-reference")
     settings = soak_settings_for(
         "development",
         duration_s=30.0,
