@@ -140,6 +140,7 @@ def probe_model_updates(
             random_labelled_rows(seed=seed + 7_000_000),
             probes=settings.model_update_probes,
             timeout_seconds=settings.model_update_timeout_seconds,
+            stop_after_timeouts=settings.model_update_stop_after_timeouts,
         )
     after = scrape_target_metrics.fn(endpoint)
     buckets: performance.Buckets = {}

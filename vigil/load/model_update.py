@@ -7,7 +7,10 @@ every ``poll_seconds`` until the score differs. The time runs from the moment th
 sent, which is just before the target can stamp it as accepted.
 
 Other traffic moves the model too, so the probe is meaningful only while nothing else sends
-feedback (the suite runs it at baseline, with the load stopped). Probes run one after another.
+feedback (the suite runs it at baseline, with the load stopped). Probes run one after another,
+and stop early once several labels in a row did not move the model: every timeout already
+fails the check, and a model that ignores feedback would otherwise cost a full timeout per
+label.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def probe_model_update(
     probes: int,
     timeout_seconds: float,
     poll_seconds: float = 0.01,
+    stop_after_timeouts: int | None = None,
 ) -> ModelUpdateTimings:
     """Time `probes` labels until the model's score for their features changes.
 
@@ -50,10 +54,14 @@ def probe_model_update(
         probes: How many labels to time, one after another.
         timeout_seconds: How long to wait for one label to show before counting a timeout.
         poll_seconds: Pause between two predictions on the probe's features.
+        stop_after_timeouts: Stop after this many timeouts in a row (None: time every label).
     """
     timings = ModelUpdateTimings()
     source = iter(rows)
+    in_a_row = 0
     for _ in range(probes):
+        if stop_after_timeouts is not None and in_a_row >= stop_after_timeouts:
+            break
         try:
             features, _label = next(source)
         except StopIteration:
@@ -68,9 +76,11 @@ def probe_model_update(
                 again = client.predict(features)
                 if again.score != first.score or again.model_version != first.model_version:
                     timings.latencies_seconds.append(round(time.monotonic() - sent, 6))
+                    in_a_row = 0
                     break
                 if time.monotonic() >= deadline:
                     timings.timeouts += 1
+                    in_a_row += 1
                     break
                 time.sleep(poll_seconds)
         except RunError as exc:

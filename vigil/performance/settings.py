@@ -210,6 +210,13 @@ class PerformanceSuiteConfig(SuiteSettings):
     model_update_timeout_seconds: float = Field(
         default=10.0, gt=0, le=600, description="How long one probe waits for the model to move."
     )
+    model_update_stop_after_timeouts: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="The probe stops after this many labels in a row did not move the model "
+        "(any timeout already fails model_update_within_budget).",
+    )
     request_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Total time one load request may take."
     )

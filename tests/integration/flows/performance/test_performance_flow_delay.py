@@ -173,9 +173,10 @@ def test_a_target_without_predict_is_not_applicable_never_passed(
 def test_a_target_that_never_learns_fails_the_model_update_check(
     prefect_harness: None, slow_target: Callable[..., str], tmp_path: Path
 ) -> None:
-    # The test server accepts every label but always answers the same score.
+    # The test server accepts every label but always answers the same score. The probe
+    # gives up after two labels in a row did not move it, not after all five.
     settings = settings_for(
-        model_update_probes=2, model_update_timeout_seconds=0.5, load_users=2, steady_seconds=1
+        model_update_probes=5, model_update_timeout_seconds=0.5, load_users=2, steady_seconds=1
     )
     result = run_flow(slow_target(), tmp_path, settings)
 
