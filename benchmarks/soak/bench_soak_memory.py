@@ -2,10 +2,14 @@
 
 Runs ``vigil soak --duration D`` (development profile: 15 s cycles, a worker hang every
 second cycle, learning and pattern checks every cycle) as a child process in a fresh folder,
-samples the vigil process's RSS and open files (psutil) every few seconds, and fits a
-regression line (``scipy.stats.linregress``) to the RSS after a warm-up, with the slope's 95 %
-confidence interval. The soak stops by itself; this script kills it if it overruns by more
-than 60 % plus ten minutes. Samples go to ``samples.csv`` next to ``--out``.
+samples the vigil process's RSS and open files (psutil) and its anonymous memory
+(``/proc/PID/smaps_rollup``: heap and other private memory, against file-backed pages such as
+code) every few seconds, and fits a regression line to each after a warm-up, with the slope's
+95 % confidence interval twice: the ordinary one (``scipy.stats.linregress``), which assumes
+independent samples, and a Newey-West one (``statsmodels``, HAC), which allows for samples 5 s
+apart being correlated, as memory samples are. The soak stops by itself; this script kills
+it if it overruns by more than 60 % plus ten minutes. Samples go to ``samples.csv`` next to
+``--out``.
 
 Usage::
 
@@ -24,7 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
+import statsmodels.api as sm
 from scipy import stats
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,13 +51,34 @@ def _tree_rss_mb(process: psutil.Process) -> float:
     return total / 2**20
 
 
+def _anonymous_mb(pid: int) -> float | None:
+    """The process's anonymous memory in MB (smaps_rollup), None where unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Anonymous:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def _fit(times_h: list[float], values: list[float]) -> dict[str, float]:
     fit = stats.linregress(times_h, values)
     half = float(stats.t.ppf(0.975, len(values) - 2)) * float(fit.stderr)
+    # Newey-West lags by the usual rule of thumb, 4 (n/100)^(2/9).
+    lags = int(4 * (len(values) / 100) ** (2 / 9))
+    hac = sm.OLS(np.asarray(values), sm.add_constant(np.asarray(times_h))).fit(
+        cov_type="HAC", cov_kwds={"maxlags": lags}
+    )
+    hac_low, hac_high = (float(v) for v in hac.conf_int()[1])
     return {
         "slope_mb_per_h": float(fit.slope),
         "ci_low": float(fit.slope) - half,
         "ci_high": float(fit.slope) + half,
+        "hac_ci_low": hac_low,
+        "hac_ci_high": hac_high,
+        "hac_lags": lags,
         "intercept_mb": float(fit.intercept),
         "points": len(values),
         "p_value": float(fit.pvalue),
@@ -78,12 +105,20 @@ def main() -> int:
         help="compress the soak's per-second series detail to this span too (default: the "
         "profile's hour); written to vigil.yaml in --out, which vigil reads from there",
     )
+    parser.add_argument(
+        "--cycle-s",
+        type=float,
+        default=None,
+        help="cycle length (default: the profile's 15 s); written to vigil.yaml in --out",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.fine_span_s is not None:
-        (args.out / "vigil.yaml").write_text(
-            f"suites:\n  soak:\n    series_fine_span_s: {args.fine_span_s:g}\n"
-        )
+    soak_settings = {"series_fine_span_s": args.fine_span_s, "cycle_s": args.cycle_s}
+    lines = [f"    {key}: {value:g}" for key, value in soak_settings.items() if value is not None]
+    if lines:
+        if args.mode == "direct":
+            parser.error("--fine-span-s and --cycle-s apply to the prefect mode")
+        (args.out / "vigil.yaml").write_text("suites:\n  soak:\n" + "\n".join(lines) + "\n")
     duration = _duration_s(args.duration)
     vigil = Path(sys.executable).with_name("vigil")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -110,7 +145,14 @@ def main() -> int:
     with (args.out / "samples.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["elapsed_s", "vigil_rss_mb", "vigil_open_files", "vigil_threads", "children_rss_mb"]
+            [
+                "elapsed_s",
+                "vigil_rss_mb",
+                "vigil_open_files",
+                "vigil_threads",
+                "children_rss_mb",
+                "vigil_anon_mb",
+            ]
         )
         while child.poll() is None and time.monotonic() < deadline:
             try:
@@ -121,12 +163,14 @@ def main() -> int:
                 children = sum(_tree_rss_mb(c) for c in me.children())
             except psutil.Error:
                 break
+            anonymous = _anonymous_mb(child.pid)
             row = [
                 round(time.monotonic() - began, 1),
                 round(rss, 2),
                 fds,
                 threads,
                 round(children, 1),
+                round(anonymous, 2) if anonymous is not None else "",
             ]
             rows.append(row)
             writer.writerow(row)
@@ -140,11 +184,15 @@ def main() -> int:
     summary = {
         "mode": args.mode,
         "series_fine_span_s": args.fine_span_s,
+        "cycle_s": args.cycle_s,
         "exit_code": child.returncode,
         "duration_s": round(time.monotonic() - began, 1),
         "samples": len(rows),
         "warmup_s": args.warmup,
         "rss_fit_after_warmup": _fit(times_h, [r[1] for r in kept]) if len(kept) > 3 else None,
+        "anonymous_fit_after_warmup": _fit(times_h, [float(r[5]) for r in kept])
+        if len(kept) > 3 and all(r[5] != "" for r in kept)
+        else None,
         "open_files_fit_after_warmup": _fit(times_h, [float(r[2]) for r in kept])
         if len(kept) > 3
         else None,
