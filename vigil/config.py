@@ -143,7 +143,26 @@ class TargetBaseConfig(StrictModel):
     )
 
 
-class ProcessTargetConfig(TargetBaseConfig):
+class LogBounds(StrictModel):
+    """How much of a launched target's output vigil keeps: a long soak must not fill the disk."""
+
+    log_max_bytes: int = Field(
+        default=16 * 2**20,
+        ge=4096,
+        le=2**40,
+        description="Size at which the target's log is rotated (a process target's "
+        "target.log in its folder; a container's Docker log).",
+    )
+    log_backups: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="Rotated logs kept beside the current one (target.log.1 is the newest); "
+        "0 keeps only the current one, emptied when full.",
+    )
+
+
+class ProcessTargetConfig(LogBounds, TargetBaseConfig):
     """A service vigil launches as a local process and tracks with psutil."""
 
     kind: Literal["process"] = "process"
@@ -227,7 +246,7 @@ class Mount(StrictModel):
     read_only: bool = Field(default=True, description="Mount read-only.")
 
 
-class DockerTargetConfig(TargetBaseConfig):
+class DockerTargetConfig(LogBounds, TargetBaseConfig):
     """A service run as a container through the Docker engine, on the host network."""
 
     kind: Literal["docker"] = "docker"

@@ -61,6 +61,7 @@ class DockerTarget(Target):
             timeout_s: How long to wait for health; default ``startup_timeout_s``.
         """
         from docker.errors import DockerException, ImageNotFound
+        from docker.types import LogConfig
 
         client = self._docker()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,14 @@ class DockerTarget(Target):
                 name=f"vigil-{self.config.name}-{secrets.token_hex(4)}",
                 labels={LABEL: self.config.name},
                 working_dir=str(self.workdir),
+                # Docker's own rotation, the same bounds as a process target's log.
+                log_config=LogConfig(
+                    type=LogConfig.types.JSON,
+                    config={
+                        "max-size": str(self.config.log_max_bytes),
+                        "max-file": str(self.config.log_backups + 1),
+                    },
+                ),
             )
             self._container.start()
         except ImageNotFound as exc:

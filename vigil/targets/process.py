@@ -40,6 +40,7 @@ class ProcessTarget(Target):
         self.config: ProcessTargetConfig = config
         self.workdir = Path(workdir).resolve()
         self.log_path = self.workdir / "target.log"
+        self.guard_log_path = self.workdir / "guard.log"
         self._guard: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
         self._command: list[str] = list(config.command)
@@ -72,10 +73,18 @@ class ProcessTarget(Target):
             str(os.getpid()),
             "--grace",
             str(self.config.stop_timeout_s),
+            "--log",
+            str(self.log_path),
+            "--log-max-bytes",
+            str(self.config.log_max_bytes),
+            "--log-backups",
+            str(self.config.log_backups),
             "--",
             *command,
         ]
-        with self.log_path.open("ab") as log:
+        # The guard keeps the command's output in the bounded target.log; its own few
+        # lines (a failure to start the command, say) go to guard.log.
+        with self.guard_log_path.open("ab") as log:
             try:
                 self._guard = subprocess.Popen(
                     guard,
@@ -184,15 +193,22 @@ class ProcessTarget(Target):
 
     def _describe_exit(self) -> str:
         code = self._guard.poll() if self._guard is not None else None
-        tail = ""
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(max(0, self.log_path.stat().st_size - _LOG_TAIL_BYTES))
-                tail = log.read().decode("utf-8", "replace").strip()
-        except OSError:
-            pass
-        last_lines = "\n".join(tail.splitlines()[-15:])
-        return f"Exit status {code}. Last lines of {self.log_path}:\n{last_lines}"
+        text = f"Exit status {code}. Last lines of {self.log_path}:\n{_tail(self.log_path)}"
+        guard_said = _tail(self.guard_log_path)
+        if guard_said:
+            text += f"\nThe guard ({self.guard_log_path}) said:\n{guard_said}"
+        return text
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    """The last `lines` lines of a log file, or "" if it cannot be read."""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, path.stat().st_size - _LOG_TAIL_BYTES))
+            text = log.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _tree(pid: int) -> list[psutil.Process]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from vigil.errors import TargetUnavailableError
 from vigil.targets import open_target
 from vigil.targets.client import TargetClient
 from vigil.targets.docker import LABEL
+
+from .chatty_target import LINES
+
+CHATTY = Path(__file__).with_name("chatty_target.py")
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +125,39 @@ def test_no_engine_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_pa
     config = DockerTargetConfig(image="anything:latest")
     with pytest.raises(TargetUnavailableError, match="needs a running Docker engine"):
         open_target(config, tmp_path).start()
+
+
+def test_a_chatty_container_keeps_its_log_within_the_bounds(
+    host_python_image: str, docker_client: object, tmp_path: Path
+) -> None:
+    config = DockerTargetConfig(
+        name="chatty",
+        image=host_python_image,
+        command=[sys.executable, str(CHATTY), "{port}"],
+        mounts=host_mounts(),
+        log_max_bytes=65_536,
+        log_backups=2,
+        stop_timeout_s=2,
+    )
+    target = open_target(config, tmp_path)
+    with target:
+        container = target.container
+        # Docker copies stdout and stderr separately, so the stderr line may land in a file
+        # that later stdout lines rotate away: wait for the last stdout line only.
+        newest = f"line {LINES - 1:06d}".encode()
+        deadline = time.monotonic() + 30
+        while newest not in container.logs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert newest in container.logs()
+        container.reload()
+        log_path = Path(container.attrs["LogPath"])
+        assert container.attrs["HostConfig"]["LogConfig"] == {
+            "Type": "json-file",
+            "Config": {"max-size": "65536", "max-file": "3"},
+        }
+        # Docker's json-file driver rotated it: three files at most, each within the bound.
+        kept = sorted(log_path.parent.glob(log_path.name + "*"))
+        assert 2 <= len(kept) <= 3, kept
+        assert all(p.stat().st_size <= 65_536 + 1024 for p in kept), [p.stat() for p in kept]
+        # What is kept starts later than the first line: the oldest file was dropped.
+        assert not container.logs().startswith(b"line 000000 ")

@@ -19,9 +19,12 @@ from vigil.targets.client import TargetClient
 from vigil.targets.http import HttpTarget
 from vigil.targets.process import ProcessTarget
 
+from .chatty_target import LAST, LINES
+
 pytestmark = pytest.mark.integration
 
 OWNER = Path(__file__).with_name("target_owner.py")
+CHATTY = Path(__file__).with_name("chatty_target.py")
 
 
 def reference_config(**changes: object) -> ProcessTargetConfig:
@@ -96,6 +99,30 @@ def test_target_that_never_becomes_healthy_times_out_and_is_stopped(tmp_path: Pa
         if "time.sleep(120)" in " ".join(p.info["cmdline"] or [])
     ]
     assert wait_gone(leftovers) == []
+
+
+def test_a_chatty_target_keeps_its_newest_output_within_the_log_bounds(tmp_path: Path) -> None:
+    config = reference_config(
+        command=["{python}", str(CHATTY), "{port}"], log_max_bytes=65_536, log_backups=2
+    )
+    target = open_target(config, tmp_path)
+    with target:
+        log = target.log_path
+        deadline = time.monotonic() + 30
+        while LAST.encode() not in log.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    kept = sorted(log.parent.glob("target.log*"))
+    assert [p.name for p in kept] == ["target.log", "target.log.1", "target.log.2"]
+    assert all(p.stat().st_size <= 65_536 for p in kept)
+    assert log.read_bytes().endswith(LAST.encode() + b"\n")
+    # The newest lines, whole and in order, across the files: oldest file first.
+    lines = b"".join(p.read_bytes() for p in reversed(kept)).decode().splitlines()
+    numbers = [int(line.split()[1]) for line in lines[:-1]]
+    assert all(len(line) == 100 for line in lines[:-1])
+    assert numbers == list(range(numbers[0], LINES))
+    assert LINES - numbers[0] > 65_536 * 2 // 101  # at least two full files of lines
+    assert not (log.parent / "target.log.3").exists()
+    assert (log.parent / "guard.log").read_text() == ""
 
 
 def start_owner(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
