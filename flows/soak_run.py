@@ -18,7 +18,7 @@ from prefect.states import Failed, State
 from tasks.bookkeeping import revert_abandoned_faults
 from tasks.secrets import resolve_secrets
 from tasks.soak import close_soak_run, open_soak_run
-from tasks.target import start_target, stop_target
+from tasks.target import prune_target_folders, start_target, stop_target
 from vigil.config import VigilConfig, load_config
 from vigil.criteria import Verdict
 from vigil.results import Status, SuiteResult, utc_now
@@ -80,6 +80,7 @@ def soak_run(
     target = None
     try:
         revert_abandoned_faults(run)
+        prune_target_folders(run, config.work_dir, config.keep_target_dirs)
         target = start_target(config.target, config.work_dir / "targets" / run_id)
         suite_run = SuiteRun(
             **run.model_dump(), endpoint=target.endpoint, datasets=config.suites.data.datasets()

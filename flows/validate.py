@@ -22,7 +22,7 @@ from flows.criteria import criteria
 from tasks.bookkeeping import begin_run, mark_run_interrupted, revert_abandoned_faults
 from tasks.criteria import advance_progress, publish_verdict, start_progress
 from tasks.secrets import resolve_secrets
-from tasks.target import start_target, stop_target
+from tasks.target import prune_target_folders, start_target, stop_target
 from vigil.config import VigilConfig, load_config
 from vigil.criteria import Verdict, verdict_message
 from vigil.errors import RunError
@@ -79,6 +79,7 @@ def validate(
     progress = start_progress(run, chosen)
     try:
         revert_abandoned_faults(run)
+        prune_target_folders(run, config.work_dir, config.keep_target_dirs)
         target = start_target(config.target, config.work_dir / "targets" / run_id)
         suite_run = SuiteRun(
             **run.model_dump(),

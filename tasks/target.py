@@ -8,6 +8,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from vigil.config import TargetConfig
+from vigil.errors import StoreError
+from vigil.retention import prune_target_dirs
+from vigil.run import RunRef
+from vigil.store import open_store
 from vigil.targets import Target, open_target
 
 
@@ -40,3 +44,34 @@ def stop_target(target: Target) -> None:
     """
     target.stop()
     get_run_logger().info("Target %r stopped", target.config.name)
+
+
+@task(name="prune-target-folders", cache_policy=NO_CACHE, persist_result=False)
+def prune_target_folders(run: RunRef, work_dir: Path, keep: int | None) -> list[str]:
+    """Remove old target folders of finished runs (see :mod:`vigil.retention`).
+
+    A failure here never stops the run: the folders are only a disk bound.
+
+    Args:
+        run: The run about to start its target (its folder is kept).
+        work_dir: vigil's working folder; the target folders are in its ``targets``.
+        keep: Folders of finished runs to keep; None keeps every one.
+    """
+    if keep is None:
+        return []
+    logger = get_run_logger()
+    try:
+        removed = prune_target_dirs(
+            Path(work_dir) / "targets", open_store(run.store), keep, current=run.run_id
+        )
+    except (StoreError, ValueError) as exc:
+        logger.warning("Old target folders were not pruned: %s", exc)
+        return []
+    if removed:
+        logger.info(
+            "Removed %d old target folder(s), keeping the newest %d: %s",
+            len(removed),
+            keep,
+            ", ".join(p.name for p in removed),
+        )
+    return [str(p) for p in removed]

@@ -434,6 +434,14 @@ class VigilConfig(StrictModel):
     work_dir: Path = Field(
         default=Path(".vigil"), description="vigil's working folder: each target's data and log."
     )
+    keep_target_dirs: int | None = Field(
+        default=10,
+        ge=0,
+        le=100_000,
+        description="Target folders of finished runs kept in work_dir/targets, the newest; "
+        "older ones are removed when a run starts (never a running run's or a resumable "
+        "soak's). None keeps them all.",
+    )
     store: StoreConfig = Field(default_factory=StoreConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     target: TargetConfig

@@ -12,7 +12,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -385,6 +385,27 @@ class Store:
                 select(RunRecord).order_by(RunRecord.started_at.desc()).limit(limit)
             ).all()
             return [_normalised(r) for r in rows]
+
+    def finished_runs(self, run_ids: Iterable[str]) -> dict[str, datetime]:
+        """Which of these runs are over for good, each with when it started.
+
+        Over for good means not running and not a soak that can still be resumed: a soak
+        is over only once it has completed. Ids the store does not know are left out.
+        """
+        wanted = list(run_ids)
+        if not wanted:
+            return {}
+        with self._session() as session:
+            rows = session.exec(
+                select(RunRecord, SoakRecord.status)
+                .join(SoakRecord, SoakRecord.id == RunRecord.id, isouter=True)
+                .where(RunRecord.id.in_(wanted), RunRecord.status != RunStatus.RUNNING)
+            ).all()
+            return {
+                record.id: _normalised(record).started_at
+                for record, soak_status in rows
+                if soak_status in (None, SoakStatus.COMPLETED)
+            }
 
     def suites(self, run_id: str) -> list[SuiteResult]:
         """The run's suites with their checks and measurements, in the order they ran."""

@@ -101,9 +101,19 @@ def test_an_incomplete_verdict_fails_the_flow_run_and_says_why(tmp_path: Path) -
 
 
 def test_a_passed_verdict_completes_the_flow_run(tmp_path: Path) -> None:
-    state, summary = run_validate(write_config(tmp_path))
+    # An earlier, finished run left its target folder; keeping no finished run's folder
+    # removes it when this run starts, and this run's own folder stays.
+    earlier = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}")
+    earlier.begin_run("20261130T000000-old000", profile="development", seed=0, config={})
+    earlier.finish_run("20261130T000000-old000", status=RunStatus.COMPLETED, verdict=None)
+    earlier.close()
+    old_folder = tmp_path / "work" / "targets" / "20261130T000000-old000"
+    old_folder.mkdir(parents=True)
+
+    state, summary = run_validate(write_config(tmp_path, keep_target_dirs=0))
     assert summary.verdict is Verdict.PASSED
     assert state.is_completed(), state.message
+    assert [p.name for p in (tmp_path / "work" / "targets").iterdir()] == [summary.run_id]
 
 
 def test_a_target_that_breaks_the_contract_fails(tmp_path: Path) -> None:
