@@ -4,12 +4,27 @@ Runs the same steps as ``flows/soak.py`` -- the task functions' bodies (``.fn``)
 order, checkpoints and heap controls included -- against the reference service started as
 ``vigil soak`` starts it, for ``--duration``. Used by ``bench_soak_memory.py --mode direct``;
 it stops by itself.
+
+With ``--accounting FILE`` it also writes, after each cycle's checkpoint and heap release, where
+its memory is: RSS and anonymous memory (smaps_rollup), glibc's malloc totals
+(``mallinfo2``: bytes in use, free, in mmapped blocks), SQLite's own allocation count
+(``sqlite3_memory_used``), Python's allocated blocks and the collector's object count. A
+growth seen in RSS can then be placed in the C heap, SQLite, Python objects, or neither
+(pages held by allocators that are not in use).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import ctypes
+import ctypes.util
+import gc
 import sys
+import time
+from pathlib import Path
+
+import psutil
 
 from tasks.soak import (
     check_cycle_learning,
@@ -29,10 +44,77 @@ from vigil.store import SoakCheckpoints, open_store
 from vigil.targets import open_target
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _accountant() -> tuple[list[str], object]:
+    """Column names and a function returning one row of the process's memory accounts."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.mallinfo2.restype = _MallInfo2
+    import _sqlite3
+
+    sqlite = ctypes.CDLL(_sqlite3.__file__)
+    sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+    me = psutil.Process()
+    columns = [
+        "t_s",
+        "rss_mb",
+        "anon_mb",
+        "malloc_in_use_mb",
+        "malloc_free_mb",
+        "malloc_mmapped_mb",
+        "sqlite_mb",
+        "py_blocks",
+        "gc_objects",
+    ]
+    began = time.monotonic()
+
+    def row() -> list[object]:
+        info = libc.mallinfo2()
+        anon = ""
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith("Anonymous:"):
+                anon = round(int(line.split()[1]) / 1024, 2)
+        return [
+            round(time.monotonic() - began, 1),
+            round(me.memory_info().rss / 2**20, 2),
+            anon,
+            round(info.uordblks / 2**20, 2),
+            round(info.fordblks / 2**20, 2),
+            round(info.hblkhd / 2**20, 2),
+            round(sqlite.sqlite3_memory_used() / 2**20, 3),
+            sys.getallocatedblocks(),
+            len(gc.get_objects()),
+        ]
+
+    return columns, row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-s", type=float, required=True)
+    parser.add_argument("--accounting", type=Path, help="write per-cycle memory accounts here")
     args = parser.parse_args()
+    accounts = None
+    if args.accounting is not None:
+        columns, account = _accountant()
+        accounts = csv.writer(args.accounting.open("w", newline="", buffering=1))
+        accounts.writerow(columns)
     config = load_config(None, "development")
     settings = soak_settings_for("development", duration_s=args.duration_s)
     soak_id = new_run_id()
@@ -68,6 +150,8 @@ def main() -> int:
             series.extend(traffic.per_second)
             checkpoint_cycle.fn(run, figures, traffic.histogram, series)
             release_free_memory()
+            if accounts is not None:
+                accounts.writerow(account())
             print(progress_line(settings, record.started_at, utc_now(), figures), flush=True)
     return 0
 
