@@ -11,6 +11,7 @@ like one that does not answer at all.
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import hashlib
 import shutil
@@ -349,11 +350,11 @@ def destroy_workdir(workdir: Path, keep: Sequence[str]) -> list[str]:
 
     Args:
         workdir: The stopped target's working folder.
-        keep: Names of entries to spare (its log).
+        keep: Names or glob patterns of entries to spare (its logs).
     """
     deleted = []
     for entry in sorted(workdir.iterdir()):
-        if entry.name in keep:
+        if any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in keep):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)

@@ -96,8 +96,9 @@ class RestoreDrillConfig(StrictModel):
         description="Labels sent after the backup: the work a disaster then loses (RPO).",
     )
     keep_in_workdir: list[str] = Field(
-        default_factory=lambda: ["target.log"],
-        description="Files of the target's workdir the destruction spares (its log).",
+        default_factory=lambda: ["target.log*", "guard.log"],
+        description="Names or glob patterns of the target's workdir entries the destruction "
+        "spares (its logs, rotated ones included).",
     )
     restore_timeout_s: float = Field(
         default=60.0, gt=0, le=3600, description="Bound on restore until identical answers."

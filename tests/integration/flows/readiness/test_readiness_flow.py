@@ -41,8 +41,15 @@ def measures(result) -> dict[str, float]:
 def test_the_reference_passes_every_drill_and_availability_is_measured(start_target, make_run):
     target = start_target()
     run = make_run(target)
+    # The destroy-data drill must spare the target's logs, rotated ones included.
+    with (target.log_path).open("a") as log:
+        log.write("written before the drills\n")
+    rotated = target.log_path.with_name("target.log.1")
+    rotated.write_text("an older, rotated log\n")
     result = readiness(run, ReadinessSuiteConfig())
     print(f"readiness suite took {(result.finished_at - result.started_at).total_seconds():.1f} s")
+    assert "written before the drills" in target.log_path.read_text()
+    assert rotated.read_text() == "an older, rotated log\n"
 
     checks = by_name(result)
     failed = {n: c.message for n, c in checks.items() if c.status is not Status.PASSED}
