@@ -8,9 +8,10 @@ it stops by itself.
 With ``--accounting FILE`` it also writes, after each cycle's checkpoint and heap release, where
 its memory is: RSS and anonymous memory (smaps_rollup), glibc's malloc totals
 (``mallinfo2``: bytes in use, free, in mmapped blocks), SQLite's own allocation count
-(``sqlite3_memory_used``), Python's allocated blocks and the collector's object count. A
-growth seen in RSS can then be placed in the C heap, SQLite, Python objects, or neither
-(pages held by allocators that are not in use).
+(``sqlite3_memory_used``), Python's allocated blocks and the collector's object count, and
+the small-object allocator's arenas with the bytes in use and free in them
+(``sys._debugmallocstats``). A growth seen in RSS can then be placed in the C heap, SQLite,
+Python objects, or pages that allocators hold without using them.
 """
 
 from __future__ import annotations
@@ -62,6 +63,34 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
+def _pymalloc() -> dict[str, int]:
+    """Python's small-object allocator totals from ``sys._debugmallocstats`` (C stderr)."""
+    import os
+    import tempfile
+
+    wanted = {
+        "# arenas allocated current": "arenas",
+        "# bytes in allocated blocks": "allocated",
+        "# bytes in available blocks": "available",
+    }
+    with tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        found = {}
+        for line in capture.read().decode("ascii", "replace").splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() in wanted:
+                found[wanted[name.strip()]] = int(value.strip().replace(",", ""))
+    return found
+
+
 def _accountant() -> tuple[list[str], object]:
     """Column names and a function returning one row of the process's memory accounts."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
@@ -81,11 +110,15 @@ def _accountant() -> tuple[list[str], object]:
         "sqlite_mb",
         "py_blocks",
         "gc_objects",
+        "pymalloc_arenas_mb",
+        "pymalloc_allocated_mb",
+        "pymalloc_available_mb",
     ]
     began = time.monotonic()
 
     def row() -> list[object]:
         info = libc.mallinfo2()
+        pymalloc = _pymalloc()
         anon = ""
         for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
             if line.startswith("Anonymous:"):
@@ -100,6 +133,9 @@ def _accountant() -> tuple[list[str], object]:
             round(sqlite.sqlite3_memory_used() / 2**20, 3),
             sys.getallocatedblocks(),
             len(gc.get_objects()),
+            pymalloc.get("arenas", 0),  # arenas of 1 MiB each (CPython 3.10+)
+            round(pymalloc.get("allocated", 0) / 2**20, 2),
+            round(pymalloc.get("available", 0) / 2**20, 2),
         ]
 
     return columns, row
