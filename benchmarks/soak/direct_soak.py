@@ -23,6 +23,7 @@ import ctypes.util
 import gc
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import psutil
@@ -145,6 +146,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-s", type=float, required=True)
     parser.add_argument("--accounting", type=Path, help="write per-cycle memory accounts here")
+    parser.add_argument(
+        "--tracemalloc-from",
+        type=int,
+        metavar="CYCLE",
+        help="trace Python allocations (25 frames) from the end of this cycle and write the "
+        "sites that grew most by the end to --tracemalloc-out",
+    )
+    parser.add_argument("--tracemalloc-out", type=Path, default=Path("tracemalloc.txt"))
+    parser.add_argument(
+        "--sqlite-cache-kib",
+        type=int,
+        help="set SQLite's page cache of vigil's store to this many KiB per connection "
+        "(default: SQLite's 2000)",
+    )
     args = parser.parse_args()
     accounts = None
     if args.accounting is not None:
@@ -155,6 +170,9 @@ def main() -> int:
     settings = soak_settings_for("development", duration_s=args.duration_s)
     soak_id = new_run_id()
     store = open_store(config.store)
+    if args.sqlite_cache_kib is not None:
+        _set_sqlite_cache(store, args.sqlite_cache_kib)
+    baseline = None
     store.begin_run(soak_id, profile="development", seed=config.seed, config={})
     checkpoints = SoakCheckpoints(store)
     record = checkpoints.begin_or_resume(
@@ -188,8 +206,39 @@ def main() -> int:
             release_free_memory()
             if accounts is not None:
                 accounts.writerow(account())
+            if args.tracemalloc_from == cycle:
+                tracemalloc.start(25)
+                baseline = tracemalloc.take_snapshot()
             print(progress_line(settings, record.started_at, utc_now(), figures), flush=True)
+    if baseline is not None:
+        _write_growth(baseline, tracemalloc.take_snapshot(), args.tracemalloc_out)
     return 0
+
+
+def _set_sqlite_cache(store: object, kib: int) -> None:
+    """Give every new connection of the store's engine a page cache of `kib` KiB."""
+    import sqlalchemy as sa
+
+    engine = store._engine  # an experiment on the store's engine, not an API
+
+    def _cache(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA cache_size=-{int(kib)}")
+        cursor.close()
+
+    sa.event.listen(engine, "connect", _cache)
+    engine.dispose()  # connections made before the listener are closed
+
+
+def _write_growth(before: object, after: object, out: Path) -> None:
+    """The 25 allocation sites whose live memory grew most between the two snapshots."""
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    diffs = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "traceback")
+    lines = []
+    for diff in diffs[:25]:
+        lines.append(f"{diff.size_diff / 1024:+.1f} KiB, {diff.count_diff:+d} blocks")
+        lines.extend(f"    {line}" for line in diff.traceback.format()[-12:])
+    out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
