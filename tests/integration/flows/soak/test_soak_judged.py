@@ -135,15 +135,16 @@ def test_a_target_that_slows_down_fails_the_latency_trend_before_reaching_its_bo
     stop = threading.Event()
 
     def slow_down(proxy: FaultProxy) -> None:
-        # 12 ms more each way every second, up to 240 ms (bounded in steps and time).
-        for step in range(1, 21):
-            if stop.wait(1.0):
+        # 4 ms more each way every half second, for longer than the soak lasts (so that every
+        # cycle sees a slower target than the one before), up to 720 ms each way after 90 s.
+        for step in range(1, 181):
+            if stop.wait(0.5):
                 return
-            proxy.set_fault(ProxyFault(latency_ms=12.0 * step))
+            proxy.set_fault(ProxyFault(latency_ms=4.0 * step))
 
     settings = soak_settings_for(
         "development",
-        duration_s=20.0,
+        duration_s=30.0,
         cycle_s=5.0,
         fault={"every_cycles": 0},
         learning_rows=0,
