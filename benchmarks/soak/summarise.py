@@ -10,26 +10,35 @@ from __future__ import annotations
 import argparse
 import csv
 
-from scipy import stats
+from bench_soak_memory import _fit as fit_line
 
 
 def _fit(times_h: list[float], values: list[float]) -> str:
-    fit = stats.linregress(times_h, values)
-    half = float(stats.t.ppf(0.975, len(values) - 2)) * float(fit.stderr)
-    return f"{fit.slope:+.2f} MB/h (95 % CI {fit.slope - half:+.2f} .. {fit.slope + half:+.2f})"
+    fit = fit_line(times_h, values)
+    return (
+        f"{fit['slope_mb_per_h']:+.2f} MB/h (95 % CI {fit['ci_low']:+.2f} .. "
+        f"{fit['ci_high']:+.2f}; Newey-West {fit['hac_ci_low']:+.2f} .. {fit['hac_ci_high']:+.2f})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=float, default=300.0)
     parser.add_argument("--every", type=float, default=180.0, help="seconds between rows shown")
+    parser.add_argument(
+        "--drop-last-s",
+        type=float,
+        default=0.0,
+        help="leave the last seconds out of the fit (the soak's final judgement and exit)",
+    )
     parser.add_argument("runs", nargs="+", help="NAME=path/to/samples.csv")
     args = parser.parse_args()
     for spec in args.runs:
         name, path = spec.split("=", 1)
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
-        kept = [r for r in rows if float(r["elapsed_s"]) >= args.warmup]
+        end = float(rows[-1]["elapsed_s"]) - args.drop_last_s
+        kept = [r for r in rows if args.warmup <= float(r["elapsed_s"]) <= end]
         times = [float(r["elapsed_s"]) / 3600 for r in kept]
         rss = [float(r["vigil_rss_mb"]) for r in kept]
         files = [float(r["vigil_open_files"]) for r in kept]
