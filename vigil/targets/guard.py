@@ -92,7 +92,9 @@ class BoundedLog:
                 older = self.path.with_name(f"{self.path.name}.{index}")
                 if older.exists():
                     older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
-            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+            # Someone may have removed the current file meanwhile: start a new one anyway.
+            with contextlib.suppress(FileNotFoundError):
+                self.path.replace(self.path.with_name(f"{self.path.name}.1"))
         self._file = self.path.open("wb", buffering=0)
         self._size = 0
 

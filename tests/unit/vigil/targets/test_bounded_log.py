@@ -77,6 +77,16 @@ def test_an_existing_log_is_appended_to_and_counted(tmp_path: Path) -> None:
     assert files(path) == {"target.log": b"next\n", "target.log.1": b"earlier run\n"}
 
 
+def test_a_log_removed_while_open_is_started_again_at_the_next_rotation(tmp_path: Path) -> None:
+    path = tmp_path / "target.log"
+    log = BoundedLog(path, max_bytes=8, backups=1)
+    log.write(b"first\n")
+    path.unlink()
+    log.write(b"second\n")
+    log.close()
+    assert files(path) == {"target.log": b"second\n"}
+
+
 @pytest.mark.parametrize(("max_bytes", "backups"), [(0, 1), (10, -1)])
 def test_bounds_that_make_no_sense_are_refused(
     tmp_path: Path, max_bytes: int, backups: int
