@@ -23,7 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from flows.soak import soak
-from tests.integration.flows.soak.conftest import reference_config
+from tests.integration.vigil.faults.targets import reference_config
 from vigil.config import StoreConfig
 from vigil.faults.proxy import FaultProxy, ProxyFault
 from vigil.results import Severity, Status, SuiteResult

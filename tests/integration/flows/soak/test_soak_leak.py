@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from flows.soak import soak
-from tests.integration.flows.soak.conftest import reference_config
+from tests.integration.vigil.faults.targets import reference_config
 from vigil.config import StoreConfig
 from vigil.results import Status
 from vigil.run import SuiteRun

@@ -19,10 +19,10 @@ from vigil.targets.process import ProcessTarget
 REPO = Path(__file__).resolve().parents[4]
 
 
-def reference_config(*args: str) -> ProcessTargetConfig:
+def reference_config(*args: str, name: str = "reference") -> ProcessTargetConfig:
     """The default target's configuration, with extra reference flags."""
     return ProcessTargetConfig(
-        name="reference",
+        name=name,
         command=[
             "{python}",
             "-m",
