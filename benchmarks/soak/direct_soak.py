@@ -21,7 +21,9 @@ import csv
 import ctypes
 import ctypes.util
 import gc
+import os
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -66,9 +68,6 @@ class _MallInfo2(ctypes.Structure):
 
 def _pymalloc() -> dict[str, int]:
     """Python's small-object allocator totals from ``sys._debugmallocstats`` (C stderr)."""
-    import os
-    import tempfile
-
     wanted = {
         "# arenas allocated current": "arenas",
         "# bytes in allocated blocks": "allocated",

@@ -7,17 +7,16 @@ import csv
 import sys
 from pathlib import Path
 
-import numpy as np
-import statsmodels.api as sm
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_soak_memory import _fit  # the benchmark's own fit
 
 
-def fit(t: np.ndarray, y: np.ndarray) -> str:
-    lags = int(4 * (len(y) / 100) ** (2 / 9))
-    x = sm.add_constant(t)
-    (olo, ohi) = sm.OLS(y, x).fit().conf_int()[1]
-    hac = sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    (hlo, hhi) = hac.conf_int()[1]
-    return f"{hac.params[1]:+.2f}/h OLS({olo:+.2f}..{ohi:+.2f}) HAC({hlo:+.2f}..{hhi:+.2f})"
+def fit(t: list[float], y: list[float]) -> str:
+    f = _fit(t, y)
+    return (
+        f"{f['slope_mb_per_h']:+.2f}/h OLS({f['ci_low']:+.2f}..{f['ci_high']:+.2f}) "
+        f"HAC({f['hac_ci_low']:+.2f}..{f['hac_ci_high']:+.2f})"
+    )
 
 
 def main() -> None:
@@ -27,13 +26,13 @@ def main() -> None:
             rows = list(csv.DictReader(handle))
         clock = "elapsed_s" if "elapsed_s" in rows[0] else "t_s"
         kept = [r for r in rows if float(r[clock]) >= warmup]
-        t = np.array([float(r[clock]) / 3600 for r in kept])
+        t = [float(r[clock]) / 3600 for r in kept]
         print(f"{path}: {len(kept)} rows to {float(kept[-1][clock]) / 60:.1f} min")
         for column in rows[0]:
             if column == clock:
                 continue
             try:
-                y = np.array([float(r[column]) for r in kept])
+                y = [float(r[column]) for r in kept]
             except ValueError:
                 continue
             print(f"  {column:22s} {y[0]:12.2f} -> {y[-1]:12.2f}  {fit(t, y)}")

@@ -7,21 +7,22 @@ Newey-West 95 % intervals. Usage: python adhoc_run4_fits.py (from this folder).
 """
 
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
-import statsmodels.api as sm
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from bench_soak_memory import _fit  # noqa: E402  (the benchmark's own fit)
 
 
 def fit(t: np.ndarray, y: np.ndarray) -> str:
-    lags = int(4 * (len(y) / 100) ** (2 / 9))
-    x = sm.add_constant(t)
-    ols = sm.OLS(y, x).fit()
-    hac = sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    (olo, ohi), (hlo, hhi) = ols.conf_int()[1], hac.conf_int()[1]
-    return f"{ols.params[1]:+6.2f} MB/h  OLS {olo:+6.2f}..{ohi:+6.2f}  HAC {hlo:+6.2f}..{hhi:+6.2f}"
+    f = _fit(list(t), list(y))
+    return (
+        f"{f['slope_mb_per_h']:+6.2f} MB/h  OLS {f['ci_low']:+6.2f}..{f['ci_high']:+6.2f}  "
+        f"HAC {f['hac_ci_low']:+6.2f}..{f['hac_ci_high']:+6.2f}"
+    )
 
 
 for arm in ("p15", "p60", "d15"):
