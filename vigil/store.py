@@ -606,8 +606,18 @@ def _connect_timeout(backend: str) -> dict[str, Any]:
     return {}
 
 
+SQLITE_CACHE_KIB = 128
+"""Page cache per SQLite connection of the store, against SQLite's default of 2000 KiB.
+
+The store is written far more than it is read (a soak appends a checkpoint per cycle and reads
+them back once, at the end), and the operating system's file cache holds its pages anyway. A
+full default cache per pooled connection was most of a soak's memory growth without Prefect
+(``benchmarks/soak/RESULTS.md``, finding 7)."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")

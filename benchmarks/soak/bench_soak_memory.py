@@ -85,6 +85,34 @@ def _fit(times_h: list[float], values: list[float]) -> dict[str, float]:
     }
 
 
+def _command(args: argparse.Namespace, duration: float) -> list[str]:
+    """The soak's command line for the chosen mode."""
+    here = REPO / "benchmarks" / "soak"
+    accounts = ["--accounting", str((args.out / "accounts.csv").resolve())]
+    if args.mode == "direct":
+        return [
+            sys.executable,
+            str(here / "direct_soak.py"),
+            "--duration-s",
+            str(duration),
+            *(accounts if args.accounting else []),
+        ]
+    soak = ["soak", "--duration", args.duration]
+    if not args.accounting:
+        return [str(Path(sys.executable).with_name("vigil")), *soak]
+    window = ["--window", args.window] if args.window else []
+    return [
+        sys.executable,
+        str(here / "accounted_soak.py"),
+        *accounts,
+        "--out",
+        str(args.out.resolve()),
+        *window,
+        "--",
+        *soak,
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", default="32m", help="soak length (e.g. 32m)")
@@ -111,7 +139,20 @@ def main() -> int:
         default=None,
         help="cycle length (default: the profile's 15 s); written to vigil.yaml in --out",
     )
+    parser.add_argument(
+        "--accounting",
+        action="store_true",
+        help="also account the process's memory from inside (accounts.csv in --out): per cycle "
+        "in the direct mode, every 15 s in the prefect mode (accounted_soak.py)",
+    )
+    parser.add_argument(
+        "--window",
+        help="A:B (prefect mode, with --accounting): trace Python allocations and count objects "
+        "by type from A to B seconds (tracemalloc.txt, census.txt in --out)",
+    )
     args = parser.parse_args()
+    if args.window and not (args.accounting and args.mode == "prefect"):
+        parser.error("--window needs --accounting and the prefect mode")
     args.out.mkdir(parents=True, exist_ok=True)
     soak_settings = {"series_fine_span_s": args.fine_span_s, "cycle_s": args.cycle_s}
     lines = [f"    {key}: {value:g}" for key, value in soak_settings.items() if value is not None]
@@ -120,18 +161,10 @@ def main() -> int:
             parser.error("--fine-span-s and --cycle-s apply to the prefect mode")
         (args.out / "vigil.yaml").write_text("suites:\n  soak:\n" + "\n".join(lines) + "\n")
     duration = _duration_s(args.duration)
-    vigil = Path(sys.executable).with_name("vigil")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with (args.out / "soak.log").open("wb") as log:
         child = subprocess.Popen(
-            [str(vigil), "soak", "--duration", args.duration]
-            if args.mode == "prefect"
-            else [
-                sys.executable,
-                str(REPO / "benchmarks" / "soak" / "direct_soak.py"),
-                "--duration-s",
-                str(duration),
-            ],
+            _command(args, duration),
             cwd=args.out,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -18,17 +18,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ctypes
-import ctypes.util
-import gc
-import os
 import sys
-import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
-import psutil
+from accounts import accountant, write_growth
 
 from tasks.soak import (
     check_cycle_learning,
@@ -48,99 +42,6 @@ from vigil.store import SoakCheckpoints, open_store
 from vigil.targets import open_target
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
-def _pymalloc() -> dict[str, int]:
-    """Python's small-object allocator totals from ``sys._debugmallocstats`` (C stderr)."""
-    wanted = {
-        "# arenas allocated current": "arenas",
-        "# bytes in allocated blocks": "allocated",
-        "# bytes in available blocks": "available",
-    }
-    with tempfile.TemporaryFile() as capture:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(capture.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        capture.seek(0)
-        found = {}
-        for line in capture.read().decode("ascii", "replace").splitlines():
-            name, _, value = line.partition("=")
-            if name.strip() in wanted:
-                found[wanted[name.strip()]] = int(value.strip().replace(",", ""))
-    return found
-
-
-def _accountant() -> tuple[list[str], object]:
-    """Column names and a function returning one row of the process's memory accounts."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    libc.mallinfo2.restype = _MallInfo2
-    import _sqlite3
-
-    sqlite = ctypes.CDLL(_sqlite3.__file__)
-    sqlite.sqlite3_memory_used.restype = ctypes.c_int64
-    me = psutil.Process()
-    columns = [
-        "t_s",
-        "rss_mb",
-        "anon_mb",
-        "malloc_in_use_mb",
-        "malloc_free_mb",
-        "malloc_mmapped_mb",
-        "sqlite_mb",
-        "py_blocks",
-        "gc_objects",
-        "pymalloc_arenas_mb",
-        "pymalloc_allocated_mb",
-        "pymalloc_available_mb",
-    ]
-    began = time.monotonic()
-
-    def row() -> list[object]:
-        info = libc.mallinfo2()
-        pymalloc = _pymalloc()
-        anon = ""
-        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
-            if line.startswith("Anonymous:"):
-                anon = round(int(line.split()[1]) / 1024, 2)
-        return [
-            round(time.monotonic() - began, 1),
-            round(me.memory_info().rss / 2**20, 2),
-            anon,
-            round(info.uordblks / 2**20, 2),
-            round(info.fordblks / 2**20, 2),
-            round(info.hblkhd / 2**20, 2),
-            round(sqlite.sqlite3_memory_used() / 2**20, 3),
-            sys.getallocatedblocks(),
-            len(gc.get_objects()),
-            pymalloc.get("arenas", 0),  # arenas of 1 MiB each (CPython 3.10+)
-            round(pymalloc.get("allocated", 0) / 2**20, 2),
-            round(pymalloc.get("available", 0) / 2**20, 2),
-        ]
-
-    return columns, row
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-s", type=float, required=True)
@@ -157,12 +58,12 @@ def main() -> int:
         "--sqlite-cache-kib",
         type=int,
         help="set SQLite's page cache of vigil's store to this many KiB per connection "
-        "(default: SQLite's 2000)",
+        "(default: the store's own, vigil.store.SQLITE_CACHE_KIB)",
     )
     args = parser.parse_args()
     accounts = None
     if args.accounting is not None:
-        columns, account = _accountant()
+        columns, account = accountant()
         accounts = csv.writer(args.accounting.open("w", newline="", buffering=1))
         accounts.writerow(columns)
     config = load_config(None, "development")
@@ -210,7 +111,7 @@ def main() -> int:
                 baseline = tracemalloc.take_snapshot()
             print(progress_line(settings, record.started_at, utc_now(), figures), flush=True)
     if baseline is not None:
-        _write_growth(baseline, tracemalloc.take_snapshot(), args.tracemalloc_out)
+        write_growth(baseline, tracemalloc.take_snapshot(), args.tracemalloc_out)
     return 0
 
 
@@ -227,17 +128,6 @@ def _set_sqlite_cache(store: object, kib: int) -> None:
 
     sa.event.listen(engine, "connect", _cache)
     engine.dispose()  # connections made before the listener are closed
-
-
-def _write_growth(before: object, after: object, out: Path) -> None:
-    """The 25 allocation sites whose live memory grew most between the two snapshots."""
-    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
-    diffs = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "traceback")
-    lines = []
-    for diff in diffs[:25]:
-        lines.append(f"{diff.size_diff / 1024:+.1f} KiB, {diff.count_diff:+d} blocks")
-        lines.extend(f"    {line}" for line in diff.traceback.format()[-12:])
-    out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,14 @@ from vigil.targets.base import TargetEndpoint
 
 
 class _Answer(BaseModel):
-    """Base of parsed answers: tolerant of extra fields a user's system may add."""
+    """Base of parsed answers: tolerant of extra fields a user's system may add.
 
-    model_config = ConfigDict(extra="allow")
+    Only keys go into pydantic's process-wide cache of parsed strings: the values are mostly
+    ids and versions that differ per answer, and caching them would only fill that cache
+    during a soak (about 5,000 entries an hour, ``benchmarks/soak/RESULTS.md``).
+    """
+
+    model_config = ConfigDict(extra="allow", cache_strings="keys")
 
 
 AnswerT = TypeVar("AnswerT", bound=_Answer)
