@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from vigil.errors import StoreError
 from vigil.results import CheckResult, Measurement, Status, SuiteResult
-from vigil.store import RunStatus, Store, StoreMeta
+from vigil.store import SQLITE_CACHE_KIB, RunStatus, Store, StoreMeta
 from vigil.tables import VigilTable
 
 pytestmark = pytest.mark.integration
@@ -144,12 +144,15 @@ def test_schema_from_another_version_is_refused(tmp_path: Path) -> None:
         Store.open(url)
 
 
-def test_sqlite_store_uses_write_ahead_logging(tmp_path: Path) -> None:
+def test_sqlite_store_uses_write_ahead_logging_and_a_small_page_cache(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'wal.db'}")
     with store._session() as session:
         mode = session.execute(sa.text("PRAGMA journal_mode")).scalar()
+        cache = session.execute(sa.text("PRAGMA cache_size")).scalar()
     store.close()
     assert mode == "wal"
+    # Negative: KiB rather than pages; SQLite's own default is -2000.
+    assert cache == -SQLITE_CACHE_KIB
 
 
 def test_unreachable_postgres_names_the_url_without_password() -> None:
