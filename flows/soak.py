@@ -30,7 +30,7 @@ from vigil.errors import RunError
 from vigil.results import SuiteResult, utc_now
 from vigil.run import SuiteRun
 from vigil.soak.config import SoakSuiteConfig
-from vigil.soak.heap import limit_arenas, release_free_memory
+from vigil.soak.heap import late_cap_warning, limit_arenas, release_free_memory
 from vigil.soak.judge import build_figures
 from vigil.soak.series import SoakSeries, soak_tiers
 from vigil.store import SoakStatus
@@ -64,7 +64,11 @@ def soak(run: SuiteRun, settings: SoakSuiteConfig) -> SuiteResult:
         settings: The soak's settings (duration, cycle length, load, fault, trend bounds).
     """
     logger = get_run_logger()
-    # Before the first cycle starts its threads: they share two malloc arenas (vigil.soak.heap).
+    # Before the first cycle starts its threads: they share two malloc arenas. That holds for
+    # Prefect's threads too only if the limit came first (vigil.soak.heap).
+    warning = late_cap_warning()
+    if warning is not None:
+        logger.warning(warning)
     limit_arenas()
     start = resume_soak(run, settings)
     series = SoakSeries(start.series, soak_tiers(settings.series_fine_span_s))

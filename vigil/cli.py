@@ -315,6 +315,10 @@ def _soak(args: argparse.Namespace) -> int:
         flush=True,
     )
     _interrupt_on_sigterm()
+    # Before Prefect starts its threads, so that they share the soak's two malloc arenas too.
+    from vigil.soak.heap import limit_arenas
+
+    limit_arenas()
     _prefect_defaults()
     from flows.soak_run import soak_run
 

@@ -16,6 +16,15 @@ starts fresh threads each cycle (load, probes, fault watchdog), each leaving par
 in whichever arena it was given; capping the arenas made a loop of short cycles about 4 MB
 smaller and its RSS far steadier (standard deviation 0.8 MB instead of 3.1 MB).
 
+The cap only binds threads that have not allocated yet. Once a process has more arenas than the
+cap, glibc hands each new thread the next existing arena in turn, so a soak's per-cycle threads
+visit every arena that Prefect's own threads (events, logs, its event loop) made before the flow
+started, and each arena's heap grows to a cycle's peak in turn: under Prefect that was
++20 to +30 MB/h of free but resident heap (``benchmarks/soak/RESULTS.md``, run 6). So the cap
+must come first: ``vigil soak`` sets it before Prefect starts, and a soak run by a worker needs
+``MALLOC_ARENA_MAX=2`` in its environment (the ``weekly-soak`` deployment sets it);
+:func:`arenas_capped_from_start` tells the flow whether that happened.
+
 :func:`release_free_memory` collects first, then trims. The glibc calls are no-ops where the C
 library is not glibc:
 
@@ -35,6 +44,8 @@ import ctypes.util
 import functools
 import gc
 import logging
+import os
+import threading
 
 _M_ARENA_MAX = -8
 """glibc's mallopt parameter number for the arena limit (malloc.h)."""
@@ -43,6 +54,9 @@ SOAK_ARENAS = 2
 """Arenas the soak's threads share: the soak's threads are few and mostly waiting."""
 
 _LOG = logging.getLogger(__name__)
+
+_THREADS_AT_FIRST_LIMIT: int | None = None
+"""Python threads running when :func:`limit_arenas` first set the limit in this process."""
 
 
 @functools.cache
@@ -72,11 +86,50 @@ def limit_arenas(arenas: int = SOAK_ARENAS) -> bool:
     """
     if arenas < 1:
         raise ValueError(f"a process needs at least one malloc arena, not {arenas}")
+    global _THREADS_AT_FIRST_LIMIT
     libc = _glibc()
     if libc is None:
         _LOG.debug("not glibc: the malloc arena limit is left alone")
         return False
-    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    limited = bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    if limited and _THREADS_AT_FIRST_LIMIT is None:
+        _THREADS_AT_FIRST_LIMIT = threading.active_count()
+    return limited
+
+
+def _environment_limit() -> str | None:
+    """The arena limit glibc read from the environment at start-up, if any was set."""
+    if os.environ.get("MALLOC_ARENA_MAX", "").strip():
+        return f"MALLOC_ARENA_MAX={os.environ['MALLOC_ARENA_MAX'].strip()}"
+    for tunable in os.environ.get("GLIBC_TUNABLES", "").split(":"):
+        if tunable.strip().startswith("glibc.malloc.arena_max="):
+            return f"GLIBC_TUNABLES {tunable.strip()}"
+    return None
+
+
+def arenas_capped_from_start() -> bool:
+    """Whether every thread of this process is bound by an arena limit.
+
+    True where the limit came from the environment (glibc reads it before any thread starts),
+    where :func:`limit_arenas` first ran while this was the only thread, or off glibc, where
+    there is nothing to cap.
+    """
+    if _glibc() is None or _environment_limit() is not None:
+        return True
+    return _THREADS_AT_FIRST_LIMIT == 1
+
+
+def late_cap_warning() -> str | None:
+    """A warning for the soak's log when threads already running keep arenas of their own."""
+    if arenas_capped_from_start():
+        return None
+    running = threading.active_count()
+    return (
+        f"{running} threads started before the soak's malloc arena limit and keep arenas of "
+        "their own; each cycle's threads take turns in all of them, and vigil's memory creeps "
+        "up by tens of MB an hour. Set MALLOC_ARENA_MAX=2 in the soak process's environment "
+        "(the weekly-soak deployment's job_variables.env does)."
+    )
 
 
 def release_free_memory() -> bool:
@@ -92,4 +145,10 @@ def release_free_memory() -> bool:
     return bool(libc.malloc_trim(0))
 
 
-__all__ = ["SOAK_ARENAS", "limit_arenas", "release_free_memory"]
+__all__ = [
+    "SOAK_ARENAS",
+    "arenas_capped_from_start",
+    "late_cap_warning",
+    "limit_arenas",
+    "release_free_memory",
+]

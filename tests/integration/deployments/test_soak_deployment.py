@@ -55,3 +55,8 @@ def test_the_weekly_soak_deployment_runs_a_short_soak_to_its_verdict(
     assert (run.status, run.verdict) == (RunStatus.COMPLETED, Verdict.PASSED)
     cycles = SoakCheckpoints(store).cycles(run.id)
     assert len(cycles) == 2 and len({c.cycle for c in cycles}) == 2
+    # The deployment's MALLOC_ARENA_MAX reached the flow run's process: the soak did not warn
+    # that Prefect's threads keep arenas of their own (the worker shows the run's log).
+    worker_log = (prefect_server.logs / "worker.log").read_text(errors="replace")
+    assert "soak cycle 2/2" in worker_log, prefect_server.tail()
+    assert "malloc arena limit" not in worker_log, prefect_server.tail()

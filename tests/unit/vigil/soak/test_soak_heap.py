@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -64,3 +66,85 @@ def test_releasing_free_memory_answers_and_a_zero_limit_is_refused():
     assert isinstance(release_free_memory(), bool)
     with pytest.raises(ValueError, match="at least one malloc arena, not 0"):
         limit_arenas(0)
+
+
+# Threads allocate first (or not), then the limit is set, then eight fresh threads allocate:
+# the arenas glibc reports, and what the soak's start-up check says about them.
+_LATE_LIMIT = textwrap.dedent(
+    """
+    import ctypes, json, re, sys, tempfile, threading
+    from vigil.soak import heap
+
+    def busy(count):
+        ready = threading.Barrier(count + 1)
+        def allocate():
+            blocks = [ctypes.create_string_buffer(2000) for _ in range(2000)]
+            ready.wait()
+            ready.wait()
+        threads = [threading.Thread(target=allocate) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        ready.wait()
+        return ready, threads
+
+    def arenas():
+        libc = heap._glibc()
+        libc.fopen.restype = ctypes.c_void_p
+        libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+            handle = libc.fopen(report.name.encode(), b"w")
+            libc.malloc_info(0, handle)
+            libc.fclose(handle)
+            return len(re.findall(r'<heap nr="', open(report.name).read()))
+
+    early = busy(8) if sys.argv[1] == "late" else None
+    assert heap.limit_arenas(2)
+    answer = {"capped": heap.arenas_capped_from_start(), "warning": heap.late_cap_warning()}
+    later = busy(8)
+    answer["arenas"] = arenas()
+    for ready, threads in [later] + ([early] if early else []):
+        ready.wait()
+        for thread in threads:
+            thread.join()
+    print(json.dumps(answer))
+    """
+)
+
+
+def _late_limit(mode: str, **env: str) -> dict[str, object]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")}
+    done = subprocess.run(
+        [sys.executable, "-c", _LATE_LIMIT, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@needs_glibc
+def test_a_limit_set_before_any_thread_binds_them_all():
+    answer = _late_limit("early")
+    assert answer == {"capped": True, "warning": None, "arenas": 2}
+
+
+@needs_glibc
+def test_a_late_limit_leaves_the_earlier_arenas_and_the_soak_is_told_how_to_fix_it():
+    answer = _late_limit("late")
+    # The eight fresh threads take turns in the arenas the first eight made.
+    assert answer["arenas"] > 2
+    assert answer["capped"] is False
+    warning = str(answer["warning"])
+    assert "threads started before the soak's malloc arena limit" in warning
+    assert "MALLOC_ARENA_MAX=2" in warning
+
+
+@needs_glibc
+def test_a_limit_from_the_environment_binds_every_thread():
+    for env in ({"MALLOC_ARENA_MAX": "2"}, {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}):
+        answer = _late_limit("late", **env)
+        assert answer == {"capped": True, "warning": None, "arenas": 2}, env
