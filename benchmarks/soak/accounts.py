@@ -68,10 +68,23 @@ def _pymalloc() -> dict[str, int]:
     return found
 
 
+def _malloc_arenas(libc: ctypes.CDLL) -> int:
+    """How many arenas glibc's malloc has made in this process (one ``<heap>`` each)."""
+    with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+        handle = libc.fopen(report.name.encode(), b"w")
+        libc.malloc_info(0, handle)
+        libc.fclose(handle)
+        return Path(report.name).read_text(encoding="ascii", errors="replace").count("<heap nr=")
+
+
 def accountant() -> tuple[list[str], Callable[[], list[object]]]:
     """Column names and a function returning one row of the process's memory accounts."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
     libc.mallinfo2.restype = _MallInfo2
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
     import _sqlite3
 
     sqlite = ctypes.CDLL(_sqlite3.__file__)
@@ -90,6 +103,7 @@ def accountant() -> tuple[list[str], Callable[[], list[object]]]:
         "pymalloc_arenas_mb",
         "pymalloc_allocated_mb",
         "pymalloc_available_mb",
+        "malloc_arenas",
     ]
     began = time.monotonic()
 
@@ -113,6 +127,7 @@ def accountant() -> tuple[list[str], Callable[[], list[object]]]:
             pymalloc.get("arenas", 0),  # arenas of 1 MiB each (CPython 3.10+)
             round(pymalloc.get("allocated", 0) / 2**20, 2),
             round(pymalloc.get("available", 0) / 2**20, 2),
+            _malloc_arenas(libc),
         ]
 
     return columns, row
