@@ -1,8 +1,9 @@
 """Watch where a process's resident memory sits, by kind of anonymous mapping, every few seconds.
 
 ``[heap]`` is malloc's main arena; unnamed mappings of 8 MB and more are the other arenas'
-heaps (glibc reserves 64 MB per heap), smaller unnamed ones are the small-object allocator's
-1 MiB arenas, malloc's own mmapped blocks and thread stacks. Writes CSV until the process ends.
+heaps (glibc reserves 64 MB per heap) and thread stacks (8 MB each, mostly not resident),
+smaller unnamed ones are the small-object allocator's 1 MiB arenas and malloc's own mmapped
+blocks. Writes CSV until the process ends.
 
 Usage: python adhoc_smaps_watch.py PID out.csv EVERY_S
 """
@@ -44,7 +45,7 @@ def main() -> None:
     pid, out, every = int(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
     began = time.monotonic()
     with out.open("w", buffering=1) as handle:
-        handle.write("t_s,heap_mb,big_anon_mb(thread arenas),n_big,small_anon_mb\n")
+        handle.write("t_s,heap_mb,big_anon_mb(arenas+stacks),n_big,small_anon_mb\n")
         while True:
             try:
                 s = snapshot(pid)
