@@ -27,6 +27,7 @@ from pathlib import Path
 from accounts import accountant, type_census, write_census_growth, write_growth
 
 from vigil.cli import main as vigil_main
+from vigil.soak.heap import limit_arenas
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -79,6 +80,10 @@ def main() -> int:
     vigil_args = args.vigil_args[1:] if args.vigil_args[:1] == ["--"] else args.vigil_args
     if not vigil_args:
         parser.error("give vigil's arguments after --, e.g. -- soak --duration 26m")
+    # `vigil soak` caps malloc's arenas before Prefect's threads start (vigil.soak.heap); the
+    # accounts thread starts before it, so it sets the same cap first, or it would keep an
+    # arena of its own and the soak would run as if capped late.
+    limit_arenas()
     done = threading.Event()
     accounts = threading.Thread(
         target=_account, args=(args, time.monotonic(), done), name="accounts", daemon=True
