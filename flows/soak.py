@@ -30,7 +30,7 @@ from vigil.errors import RunError
 from vigil.results import SuiteResult, utc_now
 from vigil.run import SuiteRun
 from vigil.soak.config import SoakSuiteConfig
-from vigil.soak.heap import late_cap_warning, limit_arenas, release_free_memory
+from vigil.soak.heap import late_cap_warning, release_free_memory, tune_malloc
 from vigil.soak.judge import build_figures
 from vigil.soak.series import SoakSeries, soak_tiers
 from vigil.store import SoakStatus
@@ -69,7 +69,7 @@ def soak(run: SuiteRun, settings: SoakSuiteConfig) -> SuiteResult:
     warning = late_cap_warning()
     if warning is not None:
         logger.warning(warning)
-    limit_arenas()
+    tune_malloc()
     start = resume_soak(run, settings)
     series = SoakSeries(start.series, soak_tiers(settings.series_fine_span_s))
     artifact: UUID | None = None

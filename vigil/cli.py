@@ -316,9 +316,9 @@ def _soak(args: argparse.Namespace) -> int:
     )
     _interrupt_on_sigterm()
     # Before Prefect starts its threads, so that they share the soak's two malloc arenas too.
-    from vigil.soak.heap import limit_arenas
+    from vigil.soak.heap import tune_malloc
 
-    limit_arenas()
+    tune_malloc()
     _prefect_defaults()
     from flows.soak_run import soak_run
 

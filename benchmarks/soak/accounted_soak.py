@@ -27,7 +27,7 @@ from pathlib import Path
 from accounts import accountant, type_census, write_census_growth, write_growth
 
 from vigil.cli import main as vigil_main
-from vigil.soak.heap import limit_arenas
+from vigil.soak.heap import tune_malloc
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -83,7 +83,7 @@ def main() -> int:
     # `vigil soak` caps malloc's arenas before Prefect's threads start (vigil.soak.heap); the
     # accounts thread starts before it, so it sets the same cap first, or it would keep an
     # arena of its own and the soak would run as if capped late.
-    limit_arenas()
+    tune_malloc()
     done = threading.Event()
     accounts = threading.Thread(
         target=_account, args=(args, time.monotonic(), done), name="accounts", daemon=True

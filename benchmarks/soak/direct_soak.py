@@ -35,7 +35,7 @@ from vigil.config import load_config
 from vigil.results import utc_now
 from vigil.run import SuiteRun, new_run_id
 from vigil.soak.config import soak_settings_for
-from vigil.soak.heap import limit_arenas, release_free_memory
+from vigil.soak.heap import release_free_memory, tune_malloc
 from vigil.soak.judge import build_figures, progress_line
 from vigil.soak.series import SoakSeries, soak_tiers
 from vigil.store import SoakCheckpoints, open_store
@@ -83,7 +83,7 @@ def main() -> int:
         planned_cycles=settings.planned_cycles,
     )
     series = SoakSeries(tiers=soak_tiers(settings.series_fine_span_s))
-    limit_arenas()
+    tune_malloc()
     with open_target(config.target, config.work_dir / "targets" / soak_id) as target:
         run = SuiteRun(
             run_id=soak_id,

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from vigil.soak.heap import _glibc, limit_arenas, release_free_memory
+from vigil.soak.heap import _glibc, limit_arenas, release_free_memory, tune_malloc
 
 needs_glibc = pytest.mark.skipif(_glibc() is None, reason="the C library is not glibc")
 
@@ -148,3 +148,61 @@ def test_a_limit_from_the_environment_binds_every_thread():
     for env in ({"MALLOC_ARENA_MAX": "2"}, {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}):
         answer = _late_limit("late", **env)
         assert answer == {"capped": True, "warning": None, "arenas": 2}, env
+
+
+# Three blocks of 200 KiB, one after the other, each freed before the next: how many bytes
+# glibc mapped on their own for each (mallinfo2's hblkhd), with and without the soak's tuning.
+_MAPPED_BLOCKS = textwrap.dedent(
+    """
+    import ctypes, json, sys
+    from vigil.soak import heap
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]
+
+    if sys.argv[1] == "tuned":
+        assert heap.tune_malloc()
+    libc = heap._glibc()
+    libc.mallinfo2.restype = MallInfo2
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    mapped = []
+    for _ in range(3):
+        before = libc.mallinfo2().hblkhd
+        block = libc.malloc(200 * 1024)
+        mapped.append(libc.mallinfo2().hblkhd - before)
+        libc.free(block)
+    print(json.dumps(mapped))
+    """
+)
+
+
+def _mapped_blocks(mode: str) -> list[int]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUN"))}
+    done = subprocess.run(
+        [sys.executable, "-c", _MAPPED_BLOCKS, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@needs_glibc
+def test_large_blocks_stay_mapped_on_their_own_once_malloc_is_tuned():
+    # Untuned, the first block is mapped; freeing it raises glibc's threshold past 200 KiB,
+    # so the next ones come from the arena and leave their pages there.
+    first, *rest = _mapped_blocks("untuned")
+    assert first >= 200 * 1024 and rest == [0, 0]
+    assert all(size >= 200 * 1024 for size in _mapped_blocks("tuned"))
+
+
+@needs_glibc
+def test_a_threshold_of_nothing_is_refused():
+    with pytest.raises(ValueError, match="mmap threshold must be a positive size, not 0"):
+        tune_malloc(mmap_threshold=0)
