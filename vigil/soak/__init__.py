@@ -41,10 +41,12 @@ environment), so that a healthy soak is never marked crashed (checked against Pr
   ``NO_CACHE`` and ``persist_result=False``, so nothing is cached or stored per task run.
 * ``PREFECT_API_URL`` of a long-lived ``prefect server start`` (or Cloud), never the temporary
   server, which dies with the process that started it.
-* ``MALLOC_ARENA_MAX=2`` in the flow run's environment (the ``weekly-soak`` deployment's
-  ``job_variables.env``): glibc must cap its malloc arenas before Prefect starts its threads,
-  or vigil's memory creeps up all soak long (:mod:`vigil.soak.heap`). ``vigil soak`` caps them
-  itself; a soak whose cap came too late says so in its log.
+* ``MALLOC_ARENA_MAX=2`` and ``PYTHONMALLOC=malloc`` in the flow run's environment (the
+  ``weekly-soak`` deployment's ``job_variables.env``), or vigil's memory creeps up all soak
+  long (:mod:`vigil.soak.heap`): glibc must cap its malloc arenas before Prefect starts its
+  threads, and Python's own small-object arenas are held open one by one by a few long-lived
+  objects. ``vigil soak`` sees to both itself (it restarts on glibc's malloc unless
+  ``PYTHONMALLOC`` is set); a soak whose arena cap came too late says so in its log.
 """
 
 from __future__ import annotations

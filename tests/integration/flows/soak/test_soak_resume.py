@@ -74,6 +74,9 @@ def test_a_killed_soak_resumes_keeping_completed_cycles_and_reverting_its_fault(
             240,
             first_log,
         )
+        # The soak restarted itself on glibc's malloc (same process id, vigil.cli).
+        environ = Path(f"/proc/{first.pid}/environ").read_bytes().split(b"\0")
+        assert b"PYTHONMALLOC=malloc" in environ
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
     finally:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from vigil.cli import EXIT_USAGE, main
+import sys
+
+import pytest
+
+from vigil.cli import EXIT_USAGE, _restart_with_system_malloc, main
 
 
 def test_a_bad_duration_names_the_fix(capsys, monkeypatch, tmp_path):
@@ -23,3 +27,42 @@ def test_status_of_an_unknown_soak(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert main(["soak", "status", "nope"]) == EXIT_USAGE
     assert "no soak 'nope' in the store" in capsys.readouterr().err
+
+
+class _Restarted(Exception):
+    """Raised by the stand-in for os.execve, which never returns when it works."""
+
+
+def test_a_soak_restarts_itself_on_glibc_malloc_with_the_same_arguments(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    monkeypatch.setattr("vigil.soak.heap.glibc_malloc", lambda: True)
+    calls = []
+
+    def execve(path, argv, env):
+        calls.append((path, argv, env))
+        raise _Restarted
+
+    monkeypatch.setattr("os.execve", execve)
+    with pytest.raises(_Restarted):
+        main(["soak", "--duration", "30s", "--soak-id", "s1"])
+    [(path, argv, env)] = calls
+    assert path == sys.executable
+    soak = ["soak", "--duration", "30s", "--soak-id", "s1"]
+    assert argv == [sys.executable, "-P", "-m", "vigil", *soak]
+    assert env["PYTHONMALLOC"] == "malloc"
+
+
+@pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
+def test_a_chosen_allocator_is_left_alone(monkeypatch, allocator):
+    monkeypatch.setenv("PYTHONMALLOC", allocator)
+    monkeypatch.setattr("vigil.soak.heap.glibc_malloc", lambda: True)
+    monkeypatch.setattr("os.execve", lambda *a: pytest.fail(f"restarted: {a[1]}"))
+    _restart_with_system_malloc(["soak"])
+
+
+def test_off_glibc_there_is_no_restart(monkeypatch):
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    monkeypatch.setattr("vigil.soak.heap.glibc_malloc", lambda: False)
+    monkeypatch.setattr("os.execve", lambda *a: pytest.fail(f"restarted: {a[1]}"))
+    _restart_with_system_malloc(["soak"])
