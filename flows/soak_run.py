@@ -24,6 +24,7 @@ from vigil.criteria import Verdict
 from vigil.results import Status, SuiteResult, utc_now
 from vigil.run import RunRef, SuiteRun, new_run_id
 from vigil.soak.config import SoakSuiteConfig
+from vigil.soak.heap import forget_vigil_only_allocator
 
 
 def default_soak_id() -> str:
@@ -60,6 +61,8 @@ def soak_run(
         config_path: Path of vigil.yaml; default ./vigil.yaml if present, else built-in settings.
         config: An already validated configuration (the CLI passes the one it checked).
     """
+    # The deployment's allocator settings are for this process, not for the target it starts.
+    forget_vigil_only_allocator()
     if config is None:
         config = load_config(config_path, profile)
     config = resolve_secrets(config)

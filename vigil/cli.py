@@ -295,8 +295,10 @@ def _restart_with_system_malloc(argv: Sequence[str]) -> None:
     start, hence the restart (same process id, same arguments). A ``PYTHONMALLOC`` already set,
     to any value, is left alone: ``PYTHONMALLOC=pymalloc`` keeps Python's allocator.
     """
-    from vigil.soak.heap import glibc_malloc
+    from vigil.soak.heap import VIGIL_ONLY_MARK, forget_vigil_only_allocator, glibc_malloc
 
+    if forget_vigil_only_allocator():
+        return  # restarted: the target and Prefect's server get the user's environment back
     if "PYTHONMALLOC" in os.environ or not glibc_malloc():
         return
     sys.stdout.flush()
@@ -305,7 +307,7 @@ def _restart_with_system_malloc(argv: Sequence[str]) -> None:
     os.execve(
         sys.executable,
         [sys.executable, "-P", "-m", "vigil", *argv],
-        {**os.environ, "PYTHONMALLOC": "malloc"},
+        {**os.environ, "PYTHONMALLOC": "malloc", VIGIL_ONLY_MARK: "vigil-only"},
     )
 
 

@@ -102,6 +102,28 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
+VIGIL_ONLY_MARK = "VIGIL_SOAK_MALLOC"
+"""Set to ``vigil-only`` beside the allocator variables that were meant for vigil's process."""
+
+_ALLOCATOR_VARIABLES = ("PYTHONMALLOC", "MALLOC_ARENA_MAX", VIGIL_ONLY_MARK)
+
+
+def forget_vigil_only_allocator() -> list[str]:
+    """Take the allocator variables meant for vigil's process out of what its children inherit.
+
+    They took effect when this interpreter started. Without this, a target that vigil launches
+    (and the temporary Prefect server) would run on vigil's allocator settings rather than its
+    own. Only variables marked ``VIGIL_SOAK_MALLOC=vigil-only`` (by ``vigil soak``'s restart
+    or the weekly-soak deployment) are removed; a user's own ``PYTHONMALLOC`` stays.
+
+    Returns:
+        The names removed.
+    """
+    if os.environ.get(VIGIL_ONLY_MARK) != "vigil-only":
+        return []
+    return [name for name in _ALLOCATOR_VARIABLES if os.environ.pop(name, None) is not None]
+
+
 def glibc_malloc() -> bool:
     """Whether this process allocates with glibc's malloc (the settings here apply)."""
     return _glibc() is not None
@@ -191,7 +213,9 @@ def release_free_memory() -> bool:
 __all__ = [
     "SOAK_ARENAS",
     "SOAK_MMAP_THRESHOLD",
+    "VIGIL_ONLY_MARK",
     "arenas_capped_from_start",
+    "forget_vigil_only_allocator",
     "glibc_malloc",
     "late_cap_warning",
     "limit_arenas",

@@ -77,6 +77,9 @@ def test_a_killed_soak_resumes_keeping_completed_cycles_and_reverting_its_fault(
         # The soak restarted itself on glibc's malloc (same process id, vigil.cli).
         environ = Path(f"/proc/{first.pid}/environ").read_bytes().split(b"\0")
         assert b"PYTHONMALLOC=malloc" in environ
+        # ...and kept it to itself: the target runs on its own allocator settings.
+        for process in _target_processes(SOAK_ID):
+            assert "PYTHONMALLOC" not in process.environ(), process.cmdline()
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -50,7 +51,17 @@ def test_a_soak_restarts_itself_on_glibc_malloc_with_the_same_arguments(monkeypa
     assert path == sys.executable
     soak = ["soak", "--duration", "30s", "--soak-id", "s1"]
     assert argv == [sys.executable, "-P", "-m", "vigil", *soak]
-    assert env["PYTHONMALLOC"] == "malloc"
+    assert env["PYTHONMALLOC"] == "malloc" and env["VIGIL_SOAK_MALLOC"] == "vigil-only"
+
+
+def test_the_restarted_soak_keeps_its_allocator_to_itself(monkeypatch):
+    monkeypatch.setenv("PYTHONMALLOC", "malloc")
+    monkeypatch.setenv("VIGIL_SOAK_MALLOC", "vigil-only")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    monkeypatch.setattr("os.execve", lambda *a: pytest.fail(f"restarted again: {a[1]}"))
+    _restart_with_system_malloc(["soak"])
+    # What the target and Prefect's server inherit no longer has them.
+    assert not {"PYTHONMALLOC", "VIGIL_SOAK_MALLOC", "MALLOC_ARENA_MAX"} & set(os.environ)
 
 
 @pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
