@@ -172,6 +172,11 @@ def _environment_limit() -> str | None:
     return None
 
 
+_LIMIT_AT_START = _environment_limit()
+"""The environment's arena limit as this module first saw it (glibc read it at start-up), kept
+because :func:`forget_vigil_only_allocator` may take it out of the environment later."""
+
+
 def arenas_capped_from_start() -> bool:
     """Whether every thread of this process is bound by an arena limit.
 
@@ -179,7 +184,7 @@ def arenas_capped_from_start() -> bool:
     where :func:`limit_arenas` first ran while this was the only thread, or off glibc, where
     there is nothing to cap.
     """
-    if _glibc() is None or _environment_limit() is not None:
+    if _glibc() is None or (_LIMIT_AT_START or _environment_limit()) is not None:
         return True
     return _THREADS_AT_FIRST_LIMIT == 1
 

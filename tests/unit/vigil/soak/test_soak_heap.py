@@ -206,3 +206,19 @@ def test_large_blocks_stay_mapped_on_their_own_once_malloc_is_tuned():
 def test_a_threshold_of_nothing_is_refused():
     with pytest.raises(ValueError, match="mmap threshold must be a positive size, not 0"):
         tune_malloc(mmap_threshold=0)
+
+
+@needs_glibc
+def test_a_limit_from_the_environment_still_counts_once_vigil_hides_it_from_its_children():
+    script = (
+        "import os; from vigil.soak import heap; "
+        "gone = heap.forget_vigil_only_allocator(); "
+        "print(sorted(gone), 'MALLOC_ARENA_MAX' in os.environ, heap.late_cap_warning())"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUN"))}
+    env = {**clean, "MALLOC_ARENA_MAX": "2", "VIGIL_SOAK_MALLOC": "vigil-only"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['MALLOC_ARENA_MAX',", "'VIGIL_SOAK_MALLOC']", "False", "None"]
