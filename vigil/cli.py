@@ -307,7 +307,7 @@ def _restart_with_system_malloc(argv: Sequence[str]) -> None:
     os.execve(
         sys.executable,
         [sys.executable, "-P", "-m", "vigil", *argv],
-        {**os.environ, "PYTHONMALLOC": "malloc", VIGIL_ONLY_MARK: "vigil-only"},
+        {**os.environ, "PYTHONMALLOC": "malloc", VIGIL_ONLY_MARK: "PYTHONMALLOC"},
     )
 
 

@@ -103,9 +103,9 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 VIGIL_ONLY_MARK = "VIGIL_SOAK_MALLOC"
-"""Set to ``vigil-only`` beside the allocator variables that were meant for vigil's process."""
+"""Names, comma-separated, of the allocator variables that were set for vigil's process only."""
 
-_ALLOCATOR_VARIABLES = ("PYTHONMALLOC", "MALLOC_ARENA_MAX", VIGIL_ONLY_MARK)
+_ALLOCATOR_VARIABLES = frozenset({"PYTHONMALLOC", "MALLOC_ARENA_MAX"})
 
 
 def forget_vigil_only_allocator() -> list[str]:
@@ -113,15 +113,16 @@ def forget_vigil_only_allocator() -> list[str]:
 
     They took effect when this interpreter started. Without this, a target that vigil launches
     (and the temporary Prefect server) would run on vigil's allocator settings rather than its
-    own. Only variables marked ``VIGIL_SOAK_MALLOC=vigil-only`` (by ``vigil soak``'s restart
-    or the weekly-soak deployment) are removed; a user's own ``PYTHONMALLOC`` stays.
+    own. Only the variables that ``VIGIL_SOAK_MALLOC`` names (set by ``vigil soak``'s restart
+    and by the weekly-soak deployment) are removed, and only allocator variables: a user's own
+    ``PYTHONMALLOC`` or ``MALLOC_ARENA_MAX`` stays.
 
     Returns:
-        The names removed.
+        The names removed, the mark's included.
     """
-    if os.environ.get(VIGIL_ONLY_MARK) != "vigil-only":
-        return []
-    return [name for name in _ALLOCATOR_VARIABLES if os.environ.pop(name, None) is not None]
+    named = {n.strip() for n in os.environ.pop(VIGIL_ONLY_MARK, "").split(",")} - {""}
+    gone = [name for name in sorted(named & _ALLOCATOR_VARIABLES) if os.environ.pop(name, None)]
+    return [*gone, VIGIL_ONLY_MARK] if named else []
 
 
 def glibc_malloc() -> bool:

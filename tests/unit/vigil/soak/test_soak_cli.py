@@ -51,17 +51,18 @@ def test_a_soak_restarts_itself_on_glibc_malloc_with_the_same_arguments(monkeypa
     assert path == sys.executable
     soak = ["soak", "--duration", "30s", "--soak-id", "s1"]
     assert argv == [sys.executable, "-P", "-m", "vigil", *soak]
-    assert env["PYTHONMALLOC"] == "malloc" and env["VIGIL_SOAK_MALLOC"] == "vigil-only"
+    assert env["PYTHONMALLOC"] == "malloc" and env["VIGIL_SOAK_MALLOC"] == "PYTHONMALLOC"
 
 
 def test_the_restarted_soak_keeps_its_allocator_to_itself(monkeypatch):
     monkeypatch.setenv("PYTHONMALLOC", "malloc")
-    monkeypatch.setenv("VIGIL_SOAK_MALLOC", "vigil-only")
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    monkeypatch.setenv("VIGIL_SOAK_MALLOC", "PYTHONMALLOC")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")  # the user's own
     monkeypatch.setattr("os.execve", lambda *a: pytest.fail(f"restarted again: {a[1]}"))
     _restart_with_system_malloc(["soak"])
-    # What the target and Prefect's server inherit no longer has them.
-    assert not {"PYTHONMALLOC", "VIGIL_SOAK_MALLOC", "MALLOC_ARENA_MAX"} & set(os.environ)
+    # What the target and Prefect's server inherit no longer has vigil's, and keeps the user's.
+    assert not {"PYTHONMALLOC", "VIGIL_SOAK_MALLOC"} & set(os.environ)
+    assert os.environ["MALLOC_ARENA_MAX"] == "4"
 
 
 @pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
