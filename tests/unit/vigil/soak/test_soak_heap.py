@@ -14,51 +14,12 @@ from vigil.soak.heap import _glibc, limit_arenas, release_free_memory, tune_mall
 
 needs_glibc = pytest.mark.skipif(_glibc() is None, reason="the C library is not glibc")
 
-# Eight threads allocate at once; glibc's malloc_info then lists one <heap> per arena.
-_ARENAS_SEEN = textwrap.dedent(
-    """
-    import ctypes, re, sys, tempfile, threading
-    from vigil.soak.heap import _glibc, limit_arenas
-    if sys.argv[1] == "limit":
-        assert limit_arenas(2)
-    ready = threading.Barrier(9)
-    def allocate():
-        blocks = [ctypes.create_string_buffer(2000) for _ in range(2000)]
-        ready.wait()
-        ready.wait()
-    threads = [threading.Thread(target=allocate) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    libc = _glibc()
-    libc.fopen.restype = ctypes.c_void_p
-    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    libc.fclose.argtypes = [ctypes.c_void_p]
-    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-    with tempfile.NamedTemporaryFile(suffix=".xml") as report:
-        handle = libc.fopen(report.name.encode(), b"w")
-        libc.malloc_info(0, handle)
-        libc.fclose(handle)
-        print(len(re.findall(r'<heap nr="', open(report.name).read())))
-    ready.wait()
-    for thread in threads:
-        thread.join()
-    """
-)
-
-
-def _arenas(mode: str) -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", _ARENAS_SEEN, mode], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return int(done.stdout.strip())
-
 
 @needs_glibc
 def test_threads_started_after_the_limit_share_two_arenas():
-    assert _arenas("none") > 2, "without the limit, eight busy threads get their own arenas"
-    assert _arenas("limit") == 2
+    unlimited = _late_limit("none")["arenas"]
+    assert unlimited > 2, "without the limit, eight busy threads get their own arenas"
+    assert _late_limit("early")["arenas"] == 2
 
 
 @needs_glibc
@@ -68,8 +29,9 @@ def test_releasing_free_memory_answers_and_a_zero_limit_is_refused():
         limit_arenas(0)
 
 
-# Threads allocate first (or not), then the limit is set, then eight fresh threads allocate:
-# the arenas glibc reports, and what the soak's start-up check says about them.
+# Threads allocate first (or not), then the limit is set (or not, "none"), then eight fresh
+# threads allocate at once: the arenas glibc's malloc_info lists (one <heap> each), and what
+# the soak's start-up check says about them.
 _LATE_LIMIT = textwrap.dedent(
     """
     import ctypes, json, re, sys, tempfile, threading
@@ -100,7 +62,8 @@ _LATE_LIMIT = textwrap.dedent(
             return len(re.findall(r'<heap nr="', open(report.name).read()))
 
     early = busy(8) if sys.argv[1] == "late" else None
-    assert heap.limit_arenas(2)
+    if sys.argv[1] != "none":
+        assert heap.limit_arenas(2)
     answer = {"capped": heap.arenas_capped_from_start(), "warning": heap.late_cap_warning()}
     later = busy(8)
     answer["arenas"] = arenas()
